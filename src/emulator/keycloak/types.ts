@@ -1,0 +1,86 @@
+/**
+ * Public shapes of the emulator's Keycloak-shaped login server (realm `platform`).
+ *
+ * The emulator is the *other party*: nothing here is shared with the client side of vmpro-connect.
+ */
+
+/** A client registered with the emulated realm (like a Keycloak client). */
+export interface EmulatorClient {
+  clientId: string;
+  /** Required for confidential clients; absent (or ignored) for public ones. */
+  clientSecret?: string;
+  /** Exact-match list of redirect URIs for the authorization code flow. */
+  redirectUris: string[];
+  /** Allowed `post_logout_redirect_uri` values; when absent the redirect URIs are allowed (Keycloak's `+`). */
+  postLogoutRedirectUris?: string[];
+  /** Where OpenID Connect Back-Channel Logout tokens are POSTed when a session of this client ends. */
+  backchannelLogoutUri?: string;
+  /** A public client authenticates with its `client_id` alone (like `anonymous`). */
+  publicClient?: boolean;
+}
+
+/** A user account of the emulated realm. */
+export interface EmulatorUser {
+  username: string;
+  password: string;
+  /** Stable subject identifier (a UUID in Keycloak). */
+  sub: string;
+  name: string;
+  given_name?: string;
+  family_name?: string;
+  email: string;
+}
+
+/** The grant types the token endpoint implements. */
+export type EmulatorGrantType = 'authorization_code' | 'refresh_token' | 'password';
+
+/**
+ * A fault the token endpoint answers with instead of doing its work (for tests of retry and
+ * error handling). Faults are matched in the order they were added.
+ *
+ * @example
+ * ```ts
+ * emulator.addTokenFault({ grantType: 'refresh_token', kind: 'status', status: 503, retryAfter: 2, times: 1 });
+ * ```
+ */
+export interface TokenFault {
+  /** Only requests with this `grant_type`; any when absent. */
+  grantType?: string;
+  /**
+   * `status`: answer `status` (default 503, with `Retry-After` when `retryAfter` is set) and a short text body;
+   * `oauth_error`: a JSON `{error, error_description}` with `status` (default 400, 401 for `invalid_client`);
+   * `html`: an HTML error page with `status` (default 502);
+   * `delay`: wait `delayMs` (default 1000) and then answer normally;
+   * `reset`: drop the connection without an answer;
+   * `malformed_json`: `200` with `Content-Type: application/json` and a body that is not JSON.
+   */
+  kind: 'status' | 'oauth_error' | 'html' | 'delay' | 'reset' | 'malformed_json';
+  status?: number;
+  /** OAuth error code for `oauth_error` (default `invalid_grant`). */
+  error?: string;
+  /** `error_description` for `oauth_error`. */
+  errorDescription?: string;
+  /** Seconds, sent as `Retry-After`. */
+  retryAfter?: number;
+  delayMs?: number;
+  /** How many matching requests the fault applies to; unlimited when absent. */
+  times?: number;
+}
+
+/** What the login server has seen since the start (or the last reset). */
+export interface LoginCounters {
+  /** Token requests received, by `grant_type` (faulted ones included). */
+  tokenRequests: Record<EmulatorGrantType, number>;
+  /** Token requests answered with anything but a token response (errors and injected faults). */
+  tokenErrors: number;
+  /** Requests to the authorization endpoint. */
+  authorizationRequests: number;
+  /** Successful sign-ins (login form, SSO reuse and password grant). */
+  logins: number;
+  /** Tokens revoked through the revocation endpoint. */
+  revocations: number;
+  /** Back-channel logout tokens delivered (the receiver answered 2xx). */
+  backchannelLogoutsSent: number;
+  /** Back-channel logout deliveries that failed (network error, timeout or non-2xx). */
+  backchannelLogoutsFailed: number;
+}
