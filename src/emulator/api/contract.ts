@@ -55,8 +55,11 @@ export interface ApiCounters {
 
 export interface VmproApi {
   /**
-   * Answers `/.well-known/webfinger`, `/v1/**` and the control endpoints `/_emulator/api/**`;
-   * `null` for any other path (the caller routes it elsewhere).
+   * Answers `/.well-known/webfinger`, `/v1/**`, the upload receiver `/asset-in/chunks/vms/**`
+   * (the upload URLs point there) and the control endpoints `/_emulator/api/**`; `null` for any
+   * other path (the caller routes it elsewhere). Throws `EmulatorConnectionReset` (from
+   * `src/emulator/api/index.ts`) when a `reset` fault matches, and an `AbortError` when a
+   * `delay` fault is cut short by `request.signal`.
    */
   handle(request: Request): Promise<Response | null>;
   addFault(fault: ApiFault): void;

@@ -75,7 +75,7 @@ export interface LoginCounters {
   tokenErrors: number;
   /** Requests to the authorization endpoint. */
   authorizationRequests: number;
-  /** Successful sign-ins (login form, SSO reuse and password grant). */
+  /** Successful sign-ins with credentials (login form and password grant; SSO reuse is not counted). */
   logins: number;
   /** Tokens revoked through the revocation endpoint. */
   revocations: number;

@@ -1,0 +1,158 @@
+import { VmproError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { OidcClient } from '../oidc/index.js';
+import type { CookieStoreMarker, SessionStore } from '../session/index.js';
+
+/** Options of {@link createVmproAuth}. Only `clientId`, `redirectUri` and `session.secrets` are required. */
+export interface VmproAuthOptions {
+  /** Client id registered with movingimage. */
+  clientId: string;
+  /** Client secret registered with movingimage. */
+  clientSecret?: string;
+  /** How the client authenticates at the token endpoint; default: secret in the body (movingimage's documented way). */
+  clientAuthMethod?: 'client_secret_post' | 'client_secret_basic' | 'none';
+  /** API origin; discovery starts here (WebFinger). Default `https://api.video-cdn.net`. */
+  apiBase?: string;
+  /** Issuer; skips WebFinger when set. */
+  issuer?: string;
+  /** The registered callback URL. Never built from `Host` or `X-Forwarded-*`. Its origin is the app's origin. */
+  redirectUri: string;
+  /** Where the login server sends the user after logout. Default: the app's origin + `/`. */
+  postLogoutRedirectUri?: string;
+  /** Scopes besides `openid`. */
+  scopes?: string[];
+  session: {
+    /** At least 32 characters each; the first encrypts, all decrypt (rotation). A comma-separated string is split. */
+    secrets: string[] | string;
+    /** Default: an in-memory store. */
+    store?: SessionStore | CookieStoreMarker;
+    idleTimeoutSec?: number;
+    absoluteTimeoutSec?: number;
+    refreshMarginSec?: number;
+  };
+  /** Paths of the auth routes. The callback path defaults to the redirect URI's path. */
+  routes?: { login?: string; callback?: string; logout?: string; backchannelLogout?: string };
+  /** Seconds a login may take from the redirect to the callback. Default 600. */
+  transactionMaxAgeSec?: number;
+  clockToleranceSec?: number;
+  /** Per request to the login server. Default 10 000 ms. */
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+  logger?: Logger;
+  now?: () => number;
+  /** A ready protocol client (tests, or to share one between apps). Discovery is skipped. */
+  oidcClient?: OidcClient;
+}
+
+/** The validated, defaulted, frozen form of {@link VmproAuthOptions}. */
+export interface ResolvedAuthOptions {
+  readonly clientId: string;
+  readonly clientSecret: string | undefined;
+  readonly clientAuthMethod: 'client_secret_post' | 'client_secret_basic' | 'none';
+  readonly apiBase: string;
+  readonly issuer: string | undefined;
+  readonly redirectUri: string;
+  readonly appOrigin: string;
+  readonly postLogoutRedirectUri: string;
+  readonly scopes: readonly string[];
+  readonly secrets: readonly string[];
+  /** Secure cookies (`__Host-` prefix): true unless the app runs on plain-http loopback. */
+  readonly secure: boolean;
+  readonly routes: Readonly<{ login: string; callback: string; logout: string; backchannelLogout: string }>;
+  readonly transactionMaxAgeSec: number;
+}
+
+const DEFAULT_API_BASE = 'https://api.video-cdn.net';
+
+function fail(field: string, message: string): never {
+  throw new VmproError('VMPRO_CONFIG_INVALID', `vmpro-connect configuration: \`${field}\` ${message}`);
+}
+
+/** True for hosts where plain `http://` is acceptable: 127.0.0.0/8, `::1`, `localhost`. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return host === 'localhost' || host === '::1' || /^127(?:\.\d{1,3}){3}$/.test(host);
+}
+
+/** Parses `value` as an absolute http(s) URL; `http:` only on loopback hosts. */
+export function checkUrl(field: string, value: unknown): URL {
+  if (typeof value !== 'string' || value.length === 0) fail(field, 'is required and must be a URL');
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    fail(field, `is not a valid absolute URL (got ${JSON.stringify(value)})`);
+  }
+  if (url.protocol === 'https:') return url;
+  if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return url;
+  if (url.protocol === 'http:') {
+    fail(field, `must use https:// (plain http:// is accepted only for 127.0.0.1, ::1 and localhost; got host ${url.hostname})`);
+  }
+  return fail(field, `must be an http(s) URL (got ${url.protocol})`);
+}
+
+function checkPath(field: string, value: unknown): string {
+  if (typeof value !== 'string' || !value.startsWith('/') || value.startsWith('//')) {
+    fail(field, 'must be a path starting with a single "/"');
+  }
+  return value;
+}
+
+/** Splits a comma-separated secret list (env form) and checks every entry. */
+export function parseSecrets(value: unknown, field = 'session.secrets'): string[] {
+  const list = typeof value === 'string' ? value.split(',').map((s) => s.trim()) : value;
+  if (!Array.isArray(list) || list.length === 0) fail(field, 'needs at least one secret of 32 or more characters');
+  list.forEach((secret, i) => {
+    if (typeof secret !== 'string' || secret.length < 32) {
+      fail(field, `entry ${i + 1} is shorter than 32 characters; generate one with \`openssl rand -base64 32\``);
+    }
+  });
+  return list as string[];
+}
+
+/** Validates options, applies defaults, checks cross-field rules, and freezes the result. */
+export function resolveAuthOptions(options: VmproAuthOptions): ResolvedAuthOptions {
+  if (typeof options !== 'object' || options === null) fail('options', 'must be an object');
+  if (typeof options.clientId !== 'string' || options.clientId.length === 0) fail('clientId', 'is required');
+  const redirect = checkUrl('redirectUri', options.redirectUri);
+  const apiBase = checkUrl('apiBase', options.apiBase ?? DEFAULT_API_BASE);
+  const issuer = options.issuer === undefined ? undefined : checkUrl('issuer', options.issuer);
+  const postLogout = checkUrl('postLogoutRedirectUri', options.postLogoutRedirectUri ?? `${redirect.origin}/`);
+  const method = options.clientAuthMethod ?? (options.clientSecret ? 'client_secret_post' : 'none');
+  if (!['client_secret_post', 'client_secret_basic', 'none'].includes(method)) {
+    fail('clientAuthMethod', 'must be client_secret_post, client_secret_basic or none');
+  }
+  if (method !== 'none' && !options.clientSecret) fail('clientSecret', `is required with clientAuthMethod ${method}`);
+  if (redirect.protocol === 'https:' && issuer?.protocol === 'http:') {
+    fail('issuer', 'is plain http:// while the app runs on https://: tokens would travel unprotected');
+  }
+  if (redirect.hash) fail('redirectUri', 'must not contain a #fragment');
+  if (options.session === undefined) fail('session', 'is required (at least `session.secrets`)');
+  const secrets = parseSecrets(options.session.secrets);
+  const maxAge = options.transactionMaxAgeSec ?? 600;
+  if (!(Number.isFinite(maxAge) && maxAge > 0)) fail('transactionMaxAgeSec', 'must be a positive number of seconds');
+  const routes = {
+    login: checkPath('routes.login', options.routes?.login ?? '/auth/login'),
+    callback: checkPath('routes.callback', options.routes?.callback ?? redirect.pathname),
+    logout: checkPath('routes.logout', options.routes?.logout ?? '/auth/logout'),
+    backchannelLogout: checkPath('routes.backchannelLogout', options.routes?.backchannelLogout ?? '/auth/backchannel-logout'),
+  };
+  if (routes.callback !== redirect.pathname) {
+    fail('routes.callback', `(${routes.callback}) must be the path of redirectUri (${redirect.pathname})`);
+  }
+  return Object.freeze({
+    clientId: options.clientId,
+    clientSecret: options.clientSecret,
+    clientAuthMethod: method,
+    apiBase: apiBase.origin,
+    issuer: issuer?.href.replace(/\/$/, ''),
+    redirectUri: redirect.href,
+    appOrigin: redirect.origin,
+    postLogoutRedirectUri: postLogout.href,
+    scopes: Object.freeze([...(options.scopes ?? [])]),
+    secrets: Object.freeze(secrets),
+    secure: redirect.protocol === 'https:',
+    routes: Object.freeze(routes),
+    transactionMaxAgeSec: maxAge,
+  });
+}

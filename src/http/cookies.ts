@@ -1,0 +1,56 @@
+import type { CookieAttributes, CookieJar } from '../session/index.js';
+
+/** Parses a `Cookie` request header. Malformed pairs are skipped; the first of duplicated names wins. */
+export function parseCookieHeader(header: string | null | undefined): Map<string, string> {
+  const cookies = new Map<string, string>();
+  if (!header) return cookies;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) continue;
+    const name = part.slice(0, eq).trim();
+    if (!name || cookies.has(name)) continue;
+    let value = part.slice(eq + 1).trim();
+    if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = value.slice(1, -1);
+    cookies.set(name, value);
+  }
+  return cookies;
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const VALUE = /^[\x21\x23-\x2B\x2D-\x3A\x3C-\x5B\x5D-\x7E]*$/;
+
+/** Serialises one `Set-Cookie` header value. Names and values are checked, never escaped silently. */
+export function serializeSetCookie(name: string, value: string, attributes: CookieAttributes): string {
+  if (!TOKEN.test(name)) throw new TypeError(`cookie name ${JSON.stringify(name)} has characters a cookie name cannot hold`);
+  if (!VALUE.test(value)) throw new TypeError(`the value of cookie ${name} has characters a cookie value cannot hold`);
+  const parts = [`${name}=${value}`, `Path=${attributes.path}`];
+  if (attributes.maxAge !== undefined) {
+    parts.push(`Max-Age=${Math.max(0, Math.floor(attributes.maxAge))}`);
+    if (attributes.maxAge <= 0) parts.push('Expires=Thu, 01 Jan 1970 00:00:00 GMT');
+  }
+  if (attributes.httpOnly) parts.push('HttpOnly');
+  if (attributes.secure) parts.push('Secure');
+  parts.push(`SameSite=${attributes.sameSite}`);
+  return parts.join('; ');
+}
+
+/**
+ * A cookie jar over one request: reads the request's cookies and hands every change, as a
+ * `Set-Cookie` value, to `sink` at once (so adapters can put it on a response that is still
+ * being built). Reads see the request's cookies with this request's own changes applied.
+ */
+export function createCookieJar(cookieHeader: string | null | undefined, sink: (setCookie: string) => void): CookieJar {
+  const current = parseCookieHeader(cookieHeader);
+  return {
+    get: (name) => current.get(name),
+    names: () => [...current.keys()],
+    set(name, value, attributes) {
+      sink(serializeSetCookie(name, value, attributes));
+      current.set(name, value);
+    },
+    delete(name, attributes) {
+      sink(serializeSetCookie(name, '', { ...attributes, maxAge: 0 }));
+      current.delete(name);
+    },
+  };
+}

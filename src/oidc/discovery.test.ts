@@ -1,0 +1,261 @@
+import { beforeEach, describe, expect, test } from 'vitest';
+import {
+  API_BASE,
+  CLIENT_ID,
+  CLIENT_SECRET,
+  createFakeLoginServer,
+  type FakeLoginServer,
+  ISSUER,
+  json,
+} from '../../test/support/fake-login-server.js';
+import { expectCode, hang, rejectionOf } from '../../test/support/oidc-unit.js';
+import { createOidcClient } from './client.js';
+import { clearDiscoveryCache, discover } from './discovery.js';
+
+const CONFIG_URL = `${ISSUER}/.well-known/openid-configuration`;
+const WEBFINGER_URL = `${API_BASE}/.well-known/webfinger`;
+
+let server: FakeLoginServer;
+
+beforeEach(async () => {
+  clearDiscoveryCache();
+  server = await createFakeLoginServer();
+});
+
+function discoverFromApi(extra: Parameters<typeof discover>[0] = {}) {
+  return discover({ apiBase: API_BASE, fetch: server.fetch, now: server.clock.now, ...extra });
+}
+
+describe('discovery from the API host (WebFinger)', () => {
+  test('asks WebFinger for the API base and follows its issuer link to the configuration', async () => {
+    const result = await discoverFromApi();
+    expect(result.source).toBe('webfinger');
+    expect(result.issuer).toBe(ISSUER);
+    expect(result.configurationUrl).toBe(CONFIG_URL);
+    expect(result.metadata.token_endpoint).toBe(`${ISSUER}/protocol/openid-connect/token`);
+    const webfinger = server.requests[0];
+    expect(webfinger?.url.origin + webfinger!.url.pathname).toBe(WEBFINGER_URL);
+    expect(webfinger?.url.searchParams.get('resource')).toBe(`${API_BASE}/v1/`);
+    expect(webfinger?.headers.get('accept')).toContain('application/jrd+json');
+  });
+
+  test("accepts movingimage's form: the link is the full openid-configuration URL", async () => {
+    server.webfingerHref = CONFIG_URL;
+    expect((await discoverFromApi()).issuer).toBe(ISSUER);
+  });
+
+  test('accepts the standard form: the link is the bare issuer', async () => {
+    server.webfingerHref = ISSUER;
+    const result = await discoverFromApi();
+    expect(result.issuer).toBe(ISSUER);
+    expect(result.configurationUrl).toBe(CONFIG_URL);
+  });
+
+  test('fails clearly when WebFinger has no issuer link', async () => {
+    server.override(WEBFINGER_URL, () => json({ subject: `${API_BASE}/v1/`, links: [] }));
+    const err = await rejectionOf(discoverFromApi());
+    expectCode(err, 'VMPRO_DISCOVERY_FAILED');
+    expect(err.message).toContain('http://openid.net/specs/connect/1.0/issuer');
+  });
+
+  test('refuses an issuer link to plain http on a public host', async () => {
+    server.webfingerHref = 'http://login.example.com/auth/realms/platform';
+    const err = await rejectionOf(discoverFromApi());
+    expectCode(err, 'VMPRO_DISCOVERY_FAILED');
+    expect(err.message).toContain('https://');
+  });
+
+  test('names the URL when WebFinger answers 404, and does not call it retryable', async () => {
+    server.override(WEBFINGER_URL, () => new Response('nope', { status: 404 }));
+    const err = await rejectionOf(discoverFromApi());
+    expectCode(err, 'VMPRO_DISCOVERY_FAILED');
+    expect(err.message).toContain(WEBFINGER_URL);
+    expect(err.retryable).toBe(false);
+  });
+});
+
+describe('discovery with an explicit issuer', () => {
+  test('skips WebFinger', async () => {
+    const result = await discover({ issuer: ISSUER, fetch: server.fetch });
+    expect(result.source).toBe('configured');
+    expect(server.count('/webfinger')).toBe(0);
+    expect(server.requests.map((r) => r.url.href)).toEqual([CONFIG_URL]);
+  });
+
+  test('refuses a document whose issuer differs, naming both values and the likely cause', async () => {
+    server.metadata.issuer = 'http://keycloak:8080/auth/realms/platform';
+    const err = await rejectionOf(discover({ issuer: ISSUER, fetch: server.fetch }));
+    expectCode(err, 'VMPRO_ISSUER_MISMATCH');
+    expect(err.message).toContain('http://keycloak:8080/auth/realms/platform');
+    expect(err.message).toContain(ISSUER);
+    expect(err.message).toMatch(/proxy/);
+    expect(err.message).toMatch(/frontend URL/);
+  });
+
+  test('compares the issuer exactly: a trailing slash is a mismatch', async () => {
+    const err = await rejectionOf(discover({ issuer: `${ISSUER}/`, fetch: server.fetch }));
+    expectCode(err, 'VMPRO_ISSUER_MISMATCH');
+  });
+
+  test('compares the WebFinger-derived issuer exactly too', async () => {
+    server.metadata.issuer = 'https://internal-host/auth/realms/platform';
+    expectCode(await rejectionOf(discoverFromApi()), 'VMPRO_ISSUER_MISMATCH');
+  });
+});
+
+describe('malformed or unreachable configuration', () => {
+  test.each(['issuer', 'authorization_endpoint', 'token_endpoint', 'jwks_uri'])(
+    'names the missing required field %s',
+    async (field) => {
+      delete server.metadata[field];
+      const err = await rejectionOf(discover({ issuer: ISSUER, fetch: server.fetch }));
+      expectCode(err, 'VMPRO_DISCOVERY_FAILED');
+      expect(err.message).toContain(`"${field}"`);
+      expect(err.message).toContain(CONFIG_URL);
+    },
+  );
+
+  test('refuses an answer that is not JSON, naming the URL', async () => {
+    server.override(
+      CONFIG_URL,
+      () => new Response('<html>login</html>', { headers: { 'content-type': 'text/html' } }),
+    );
+    const err = await rejectionOf(discover({ issuer: ISSUER, fetch: server.fetch }));
+    expectCode(err, 'VMPRO_DISCOVERY_FAILED');
+    expect(err.message).toContain(CONFIG_URL);
+    expect(err.message).toContain('not JSON');
+    expect(err.retryable).toBe(false);
+  });
+
+  test('calls a 503 retryable', async () => {
+    server.override(CONFIG_URL, () => new Response('busy', { status: 503 }));
+    const err = await rejectionOf(discover({ issuer: ISSUER, fetch: server.fetch }));
+    expectCode(err, 'VMPRO_DISCOVERY_FAILED');
+    expect(err.retryable).toBe(true);
+  });
+
+  test('calls a network failure retryable and keeps its cause', async () => {
+    const networkError = new TypeError('fetch failed');
+    server.override(CONFIG_URL, () => {
+      throw networkError;
+    });
+    const err = await rejectionOf(discover({ issuer: ISSUER, fetch: server.fetch }));
+    expectCode(err, 'VMPRO_DISCOVERY_FAILED');
+    expect(err.retryable).toBe(true);
+    expect(err.message).toContain(CONFIG_URL);
+    expect((err.cause as Error).cause).toBe(networkError);
+  });
+
+  test('gives up after timeoutMs and calls it retryable', async () => {
+    server.override(CONFIG_URL, hang);
+    const err = await rejectionOf(discover({ issuer: ISSUER, fetch: server.fetch, timeoutMs: 20 }));
+    expectCode(err, 'VMPRO_DISCOVERY_FAILED');
+    expect(err.retryable).toBe(true);
+    expect(err.message).toContain('timed out');
+  });
+
+  test('stops when the caller aborts', async () => {
+    server.override(CONFIG_URL, hang);
+    const controller = new AbortController();
+    const pending = discover({ issuer: ISSUER, fetch: server.fetch, signal: controller.signal });
+    controller.abort();
+    expectCode(await rejectionOf(pending), 'VMPRO_ABORTED');
+  });
+
+  test('does not follow a redirect', async () => {
+    server.override(
+      CONFIG_URL,
+      () => new Response(null, { status: 302, headers: { location: 'https://elsewhere.example.com/x' } }),
+    );
+    const err = await rejectionOf(discover({ issuer: ISSUER, fetch: server.fetch }));
+    expectCode(err, 'VMPRO_DISCOVERY_FAILED');
+    expect(err.message).toContain('redirect');
+    expect(server.requests).toHaveLength(1);
+  });
+
+  test.each(['token_endpoint', 'jwks_uri', 'end_session_endpoint', 'revocation_endpoint'])(
+    'refuses plain http:// for %s on a public host',
+    async (field) => {
+      server.metadata[field] = 'http://login.example.com/x';
+      const err = await rejectionOf(discover({ issuer: ISSUER, fetch: server.fetch }));
+      expectCode(err, 'VMPRO_DISCOVERY_FAILED');
+      expect(err.message).toContain(`"${field}"`);
+    },
+  );
+
+  test('returns the configuration deeply frozen', async () => {
+    const { metadata } = await discover({ issuer: ISSUER, fetch: server.fetch });
+    expect(Object.isFrozen(metadata)).toBe(true);
+    expect(Object.isFrozen(metadata.code_challenge_methods_supported)).toBe(true);
+  });
+});
+
+describe('discovery cache', () => {
+  test('reuses both answers for their Cache-Control max-age', async () => {
+    server.discoveryHeaders = { 'cache-control': 'public, max-age=3600' };
+    await discoverFromApi();
+    await discoverFromApi();
+    expect(server.requests).toHaveLength(2);
+  });
+
+  test('asks again once max-age has passed on the injected clock', async () => {
+    server.discoveryHeaders = { 'cache-control': 'max-age=60' };
+    await discoverFromApi();
+    server.clock.advance(61_000);
+    await discoverFromApi();
+    expect(server.requests).toHaveLength(4);
+  });
+
+  test('does not cache without max-age or with no-store', async () => {
+    await discoverFromApi();
+    server.discoveryHeaders = { 'cache-control': 'no-store, max-age=600' };
+    await discoverFromApi();
+    await discoverFromApi();
+    expect(server.requests).toHaveLength(6);
+  });
+
+  test('clearDiscoveryCache forgets cached answers', async () => {
+    server.discoveryHeaders = { 'cache-control': 'max-age=3600' };
+    await discoverFromApi();
+    clearDiscoveryCache();
+    await discoverFromApi();
+    expect(server.requests).toHaveLength(4);
+  });
+});
+
+describe('what createOidcClient requires of the server', () => {
+  function create() {
+    return createOidcClient({
+      issuer: ISSUER,
+      clientId: CLIENT_ID,
+      clientSecret: CLIENT_SECRET,
+      fetch: server.fetch,
+    });
+  }
+
+  test('starts against a Keycloak-shaped server', async () => {
+    const client = await create();
+    expect(client.issuer).toBe(ISSUER);
+    expect(client.clientId).toBe(CLIENT_ID);
+    expect(client.metadata.jwks_uri).toBe(`${ISSUER}/protocol/openid-connect/certs`);
+  });
+
+  test('refuses to start without PKCE S256', async () => {
+    server.metadata.code_challenge_methods_supported = ['plain'];
+    const err = await rejectionOf(create());
+    expectCode(err, 'VMPRO_UNSUPPORTED');
+    expect(err.message).toContain('S256');
+  });
+
+  test('refuses to start when PKCE support is not advertised at all', async () => {
+    delete server.metadata.code_challenge_methods_supported;
+    expectCode(await rejectionOf(create()), 'VMPRO_UNSUPPORTED');
+  });
+
+  test('refuses to start when the server signs ID tokens only with HS256 or none', async () => {
+    server.metadata.id_token_signing_alg_values_supported = ['HS256', 'none'];
+    const err = await rejectionOf(create());
+    expectCode(err, 'VMPRO_UNSUPPORTED');
+    expect(err.message).toContain('RS256');
+  });
+});

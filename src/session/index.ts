@@ -1,0 +1,36 @@
+/**
+ * `vmpro-connect/session`: session records, stores (memory, encrypted cookie, Redis), sealing
+ * helpers, and the refresher that refreshes each session's tokens exactly once.
+ *
+ * @example
+ * ```ts
+ * import { createSessionManager, redisStore } from 'vmpro-connect/session'
+ * const sessions = createSessionManager({
+ *   store: redisStore({ client: new Redis(process.env.REDIS_URL!) }),
+ *   secrets: [process.env.VMPRO_SESSION_SECRET!],
+ *   secure: true,
+ *   refresh: (tokens, options) => client.refresh(tokens, options),
+ * })
+ * ```
+ */
+export { type CookieStoreOptions, cookieStore } from './cookie-store.js';
+export { createSessionManager } from './manager.js';
+export { type MemoryStoreOptions, memoryStore } from './memory-store.js';
+export {
+  type RedisClientLike,
+  type RedisSessionStore,
+  type RedisStoreOptions,
+  redisStore,
+} from './redis-store.js';
+export { sealJson, unsealJson } from './seal.js';
+export type {
+  CookieAttributes,
+  CookieJar,
+  CookieStoreMarker,
+  SessionManager,
+  SessionManagerOptions,
+  SessionRecord,
+  SessionStore,
+  SessionUser,
+  StoreLock,
+} from './types.js';

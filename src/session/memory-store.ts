@@ -1,0 +1,156 @@
+/** The default store: a bounded in-process map. One process only. */
+import { VmproError } from '../errors.js';
+import type { SessionRecord, SessionStore, StoreLock } from './types.js';
+
+interface Entry {
+  record: SessionRecord;
+  expiresAt: number;
+}
+
+/** Options of `memoryStore`. */
+export interface MemoryStoreOptions {
+  /** Default 10 000; beyond it the least recently used session is evicted (that user logs in again). */
+  maxEntries?: number;
+  /** How often expired sessions and locks are swept; default 60 000 ms (the timer does not keep the process alive). */
+  sweepIntervalMs?: number;
+  now?: () => number;
+}
+
+function addToIndex(index: Map<string, Set<string>>, name: string | null | undefined, key: string): void {
+  if (!name) return;
+  let keys = index.get(name);
+  if (keys === undefined) {
+    keys = new Set();
+    index.set(name, keys);
+  }
+  keys.add(key);
+}
+
+function removeFromIndex(
+  index: Map<string, Set<string>>,
+  name: string | null | undefined,
+  key: string,
+): void {
+  if (!name) return;
+  const keys = index.get(name);
+  if (keys === undefined) return;
+  keys.delete(key);
+  if (keys.size === 0) index.delete(name);
+}
+
+function positiveInteger(value: number | undefined, fallback: number, field: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1) {
+    throw new VmproError(
+      'VMPRO_CONFIG_INVALID',
+      `\`${field}\` must be a positive integer (got ${String(value)}).`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Sessions in this process's memory: bounded (least recently used evicted), expired entries
+ * swept on an unref'd timer, records stored as structured clones. Same compare-and-set and lock
+ * semantics as the Redis store, so the refresher behaves identically — but sessions are lost on
+ * restart and not shared between processes: use `redisStore` for several instances.
+ *
+ * @example
+ * ```ts
+ * const sessions = createSessionManager({ store: memoryStore({ maxEntries: 50_000 }), secrets, secure, refresh })
+ * ```
+ */
+export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
+  const maxEntries = positiveInteger(options.maxEntries, 10_000, 'maxEntries');
+  const sweepIntervalMs = positiveInteger(options.sweepIntervalMs, 60_000, 'sweepIntervalMs');
+  const now = options.now ?? Date.now;
+  const entries = new Map<string, Entry>();
+  const bySid = new Map<string, Set<string>>();
+  const bySub = new Map<string, Set<string>>();
+  const locks = new Map<string, { owner: object; expiresAt: number }>();
+
+  const remove = (key: string): void => {
+    const entry = entries.get(key);
+    if (entry === undefined) return;
+    entries.delete(key);
+    removeFromIndex(bySid, entry.record.sid, key);
+    removeFromIndex(bySub, entry.record.user.sub, key);
+  };
+
+  const live = (key: string): Entry | undefined => {
+    const entry = entries.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.expiresAt <= now()) {
+      remove(key);
+      return undefined;
+    }
+    // Least recently used order = the map's insertion order.
+    entries.delete(key);
+    entries.set(key, entry);
+    return entry;
+  };
+
+  const put = (key: string, record: SessionRecord, ttlMs: number): void => {
+    remove(key);
+    const copy = structuredClone(record);
+    entries.set(key, { record: copy, expiresAt: now() + ttlMs });
+    addToIndex(bySid, copy.sid, key);
+    addToIndex(bySub, copy.user.sub, key);
+    while (entries.size > maxEntries) {
+      const oldest = entries.keys().next().value;
+      if (oldest === undefined) break;
+      remove(oldest);
+    }
+  };
+
+  const liveKeys = (keys: Set<string> | undefined): string[] =>
+    keys === undefined ? [] : [...keys].filter((key) => live(key) !== undefined);
+
+  const sweep = (): void => {
+    const t = now();
+    for (const [key, entry] of entries) if (entry.expiresAt <= t) remove(key);
+    for (const [key, lock] of locks) if (lock.expiresAt <= t) locks.delete(key);
+  };
+  const timer = setInterval(sweep, sweepIntervalMs);
+  timer.unref();
+
+  return {
+    kind: 'memory',
+    async get(key) {
+      const entry = live(key);
+      return entry === undefined ? null : structuredClone(entry.record);
+    },
+    async create(key, record, ttlMs) {
+      put(key, record, ttlMs);
+    },
+    async update(key, record, expectedVersion, ttlMs) {
+      const entry = live(key);
+      if (entry === undefined || entry.record.version !== expectedVersion) return false;
+      put(key, record, ttlMs);
+      return true;
+    },
+    async delete(key) {
+      remove(key);
+    },
+    async keysBySid(sid) {
+      return liveKeys(bySid.get(sid));
+    },
+    async keysBySub(sub) {
+      return liveKeys(bySub.get(sub));
+    },
+    async lock(key, ttlMs): Promise<StoreLock | null> {
+      const held = locks.get(key);
+      if (held !== undefined && held.expiresAt > now()) return null;
+      const owner = {};
+      locks.set(key, { owner, expiresAt: now() + ttlMs });
+      return {
+        async release() {
+          if (locks.get(key)?.owner === owner) locks.delete(key);
+        },
+      };
+    },
+    async close() {
+      clearInterval(timer);
+    },
+  };
+}

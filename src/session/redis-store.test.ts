@@ -1,0 +1,305 @@
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import { Redis } from 'ioredis';
+import { createClient } from 'redis';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { isVmproError } from '../errors.js';
+import { createSessionManager } from './manager.js';
+import { type RedisSessionStore, redisStore } from './redis-store.js';
+import { Browser, makeRecord, makeTokens, SECRET } from './test-support.js';
+import type { SessionManager, SessionManagerOptions } from './types.js';
+
+const url = process.env.REDIS_URL;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `check` until it returns true or `withinMs` passes; returns the last result. */
+async function eventually(check: () => Promise<boolean> | boolean, withinMs = 5000): Promise<boolean> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(20);
+  }
+}
+
+const storeUnavailable = (error: unknown) => isVmproError(error, 'VMPRO_STORE_UNAVAILABLE');
+
+describe.skipIf(!url)('redis store (needs a real Redis: set REDIS_URL)', () => {
+  const runPrefix = `vmpro-test:${randomUUID()}:`;
+  let admin: Redis;
+  const cleanups: (() => Promise<unknown> | unknown)[] = [];
+  let n = 0;
+  /** A fresh prefix per test, under the run's prefix. */
+  const nextPrefix = () => `${runPrefix}${++n}:`;
+
+  beforeAll(() => {
+    admin = new Redis(url!);
+  });
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  afterAll(async () => {
+    let cursor = '0';
+    do {
+      const [next, keys] = await admin.scan(cursor, 'MATCH', `${runPrefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await admin.del(...keys);
+    } while (cursor !== '0');
+    admin.disconnect();
+  });
+
+  const clientKinds = {
+    ioredis: async (name?: string) => {
+      const client = new Redis(url!, name === undefined ? {} : { connectionName: name });
+      cleanups.push(() => client.disconnect());
+      return client;
+    },
+    'node-redis': async () => {
+      const client = await createClient({ url: url! }).connect();
+      cleanups.push(() => client.destroy());
+      return client;
+    },
+  };
+
+  async function openStore(
+    kind: keyof typeof clientKinds,
+    prefix: string,
+    name?: string,
+  ): Promise<RedisSessionStore> {
+    const client = await clientKinds[kind](name);
+    const store = redisStore({ client, prefix, commandTimeoutMs: 2000, heartbeatMs: 200 });
+    cleanups.push(() => store.close?.());
+    return store;
+  }
+
+  describe.each(Object.keys(clientKinds) as (keyof typeof clientKinds)[])('with %s', (kind) => {
+    it('returns what was created, under `${prefix}s:${key}`, and null for an unknown key', async () => {
+      const prefix = nextPrefix();
+      const store = await openStore(kind, prefix);
+      const record = makeRecord(Date.now());
+      await store.create('k1', record, 60_000);
+      expect(await store.get('k1')).toEqual(record);
+      expect(await admin.exists(`${prefix}s:k1`)).toBe(1);
+      expect(await store.get('nope')).toBeNull();
+    });
+
+    it('gives the record the TTL it was asked for, and its indexes at least as long', async () => {
+      const prefix = nextPrefix();
+      const store = await openStore(kind, prefix);
+      await store.create('k', makeRecord(Date.now(), { sid: 's1' }), 60_000);
+      const ttl = await admin.pttl(`${prefix}s:k`);
+      expect(ttl).toBeGreaterThan(50_000);
+      expect(ttl).toBeLessThanOrEqual(60_000);
+      expect(await admin.pttl(`${prefix}sid:s1`)).toBeGreaterThanOrEqual(ttl - 1000);
+      expect(await admin.pttl(`${prefix}sub:user-1`)).toBeGreaterThanOrEqual(ttl - 1000);
+    });
+
+    it('updates only when the expected version matches (compare-and-set in Lua)', async () => {
+      const store = await openStore(kind, nextPrefix());
+      await store.create('k', makeRecord(Date.now(), { version: 1 }), 60_000);
+      expect(await store.update('k', makeRecord(Date.now(), { version: 2, sid: 'b' }), 1, 60_000)).toBe(true);
+      expect(await store.update('k', makeRecord(Date.now(), { version: 3, sid: 'c' }), 1, 60_000)).toBe(
+        false,
+      );
+      expect((await store.get('k', { fresh: true }))?.sid).toBe('b');
+      expect(await store.update('gone', makeRecord(Date.now(), { version: 2 }), 1, 60_000)).toBe(false);
+      expect(await store.get('gone')).toBeNull();
+    });
+
+    it('deletes a record and its index entries', async () => {
+      const prefix = nextPrefix();
+      const store = await openStore(kind, prefix);
+      await store.create('a', makeRecord(Date.now(), { sid: 's1', user: { sub: 'u1' } }), 60_000);
+      await store.create('b', makeRecord(Date.now(), { sid: 's2', user: { sub: 'u1' } }), 60_000);
+      expect(await store.keysBySid('s1')).toEqual(['a']);
+      expect((await store.keysBySub('u1')).sort()).toEqual(['a', 'b']);
+      await store.delete('a');
+      expect(await store.get('a')).toBeNull();
+      expect(await store.keysBySid('s1')).toEqual([]);
+      expect(await store.keysBySub('u1')).toEqual(['b']);
+    });
+
+    it('leaves expired sessions out of the indexes', async () => {
+      const prefix = nextPrefix();
+      const store = await openStore(kind, prefix);
+      await store.create('a', makeRecord(Date.now(), { sid: 's1' }), 60_000);
+      await admin.del(`${prefix}s:a`); // as if it had expired
+      expect(await store.keysBySid('s1')).toEqual([]);
+      expect(await admin.scard(`${prefix}sid:s1`)).toBe(0);
+    });
+
+    it('treats an unreadable record as absent and deletes it', async () => {
+      const prefix = nextPrefix();
+      const store = await openStore(kind, prefix);
+      await admin.set(`${prefix}s:junk`, '{"not":"a session"', 'PX', 60_000);
+      expect(await store.get('junk')).toBeNull();
+      expect(await admin.exists(`${prefix}s:junk`)).toBe(0);
+    });
+
+    it('hands out copies: mutating a record read (even from the cache) does not change the next read', async () => {
+      const store = await openStore(kind, nextPrefix());
+      await store.create('k', makeRecord(Date.now()), 60_000);
+      await eventually(() => store.localCacheActive);
+      const first = await store.get('k');
+      first!.user.name = 'mutated';
+      expect((await store.get('k'))?.user.name).toBe('Dana Demo');
+    });
+
+    it('grants the lock to one holder; release deletes only its own lock', async () => {
+      const prefix = nextPrefix();
+      const store = await openStore(kind, prefix);
+      const first = await store.lock('k', 60_000);
+      expect(first).not.toBeNull();
+      expect(await store.lock('k', 60_000)).toBeNull();
+      await first!.release();
+      const stale = await store.lock('k', 60_000);
+      await admin.del(`${prefix}lock:k`); // as if it had expired
+      const current = await store.lock('k', 60_000);
+      expect(current).not.toBeNull();
+      await stale!.release();
+      expect(await store.lock('k', 60_000)).toBeNull();
+    });
+
+    it('serves repeated reads from the local cache, and drops a record another instance deleted', async () => {
+      const prefix = nextPrefix();
+      const a = await openStore(kind, prefix);
+      const b = await openStore(kind, prefix);
+      expect(await eventually(() => a.localCacheActive && b.localCacheActive)).toBe(true);
+      await b.create('k', makeRecord(Date.now()), 60_000);
+      expect((await a.get('k'))?.user.name).toBe('Dana Demo');
+      // Change Redis behind everyone's back (no invalidation): A still answers from its cache...
+      await admin.set(
+        `${prefix}s:k`,
+        JSON.stringify(makeRecord(Date.now(), { user: { sub: 'user-1', name: 'behind' } })),
+        'PX',
+        60_000,
+      );
+      expect((await a.get('k'))?.user.name).toBe('Dana Demo');
+      // ...and a fresh read goes to Redis.
+      expect((await a.get('k', { fresh: true }))?.user.name).toBe('behind');
+      await a.get('k'); // cache it again
+      await b.delete('k');
+      expect(await eventually(async () => (await a.get('k')) === null, 3000)).toBe(true);
+    });
+
+    it('sees another instance’s update', async () => {
+      const prefix = nextPrefix();
+      const a = await openStore(kind, prefix);
+      const b = await openStore(kind, prefix);
+      expect(await eventually(() => a.localCacheActive && b.localCacheActive)).toBe(true);
+      await a.create('k', makeRecord(Date.now(), { version: 1 }), 60_000);
+      expect((await a.get('k'))?.version).toBe(1);
+      await b.update('k', makeRecord(Date.now(), { version: 2 }), 1, 60_000);
+      expect(await eventually(async () => (await a.get('k'))?.version === 2, 3000)).toBe(true);
+    });
+
+    it('reports VMPRO_STORE_UNAVAILABLE once the client is closed', async () => {
+      const client = await clientKinds[kind]();
+      const store = redisStore({ client, prefix: nextPrefix(), commandTimeoutMs: 500, localCache: false });
+      if (client instanceof Redis) client.disconnect();
+      else await client.destroy();
+      const error = await store.get('k').catch((e: unknown) => e);
+      expect(storeUnavailable(error)).toBe(true);
+      expect((error as { retryable: boolean }).retryable).toBe(true);
+    });
+  });
+
+  it('bypasses and empties the cache while its invalidation connection is down, and resumes after reconnecting', async () => {
+    const prefix = nextPrefix();
+    const name = `vmpro-test-${randomUUID()}`;
+    const a = await openStore('ioredis', prefix, name);
+    expect(await eventually(() => a.localCacheActive)).toBe(true);
+    await a.create('k', makeRecord(Date.now()), 60_000);
+    await a.get('k');
+    await admin.set(
+      `${prefix}s:k`,
+      JSON.stringify(makeRecord(Date.now(), { user: { sub: 'user-1', name: 'behind' } })),
+      'PX',
+      60_000,
+    );
+    expect((await a.get('k'))?.user.name).toBe('Dana Demo'); // cached
+    // Kill the store's listening connection only (found by name and pub/sub flag).
+    const list = (await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string;
+    const ids = list
+      .split('\n')
+      .filter((line) => line.includes(` name=${name} `))
+      .map((line) => /\bid=(\d+)/.exec(line)?.[1])
+      .filter((id): id is string => id !== undefined);
+    expect(ids).toHaveLength(1);
+    await admin.call('CLIENT', 'KILL', 'ID', ids[0]!);
+    expect(await eventually(async () => (await a.get('k'))?.user.name === 'behind', 3000)).toBe(true);
+    expect(await eventually(() => a.localCacheActive, 5000)).toBe(true);
+  });
+
+  it('reports VMPRO_STORE_UNAVAILABLE for a Redis that is not listening', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const server = createServer();
+      server.listen(0, '127.0.0.1', () => {
+        const address = server.address();
+        server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+      });
+    });
+    const client = new Redis({ host: '127.0.0.1', port, retryStrategy: () => 100, maxRetriesPerRequest: 1 });
+    client.on('error', () => {});
+    cleanups.push(() => client.disconnect());
+    const logger = { debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() };
+    const store = redisStore({ client, prefix: nextPrefix(), commandTimeoutMs: 300, logger });
+    cleanups.push(() => store.close?.());
+    for (const call of [() => store.get('k'), () => store.lock('k', 1000), () => store.keysBySid('s')]) {
+      expect(storeUnavailable(await call().catch((e: unknown) => e))).toBe(true);
+    }
+    // The session manager on top: a 503-style error, no logout, cookies untouched.
+    const manager = createSessionManager({ store, secrets: [SECRET], secure: true, refresh: async (t) => t });
+    const browser = new Browser();
+    browser.cookies.set('__Host-vmpro', 'C'.repeat(43));
+    const jar = browser.request();
+    expect(storeUnavailable(await manager.load(jar).catch((e: unknown) => e))).toBe(true);
+    expect(jar.untouched).toBe(true);
+  });
+
+  describe('the refresher on Redis', () => {
+    async function twoInstances(kinds: [keyof typeof clientKinds, keyof typeof clientKinds]) {
+      const prefix = nextPrefix();
+      const stores = [await openStore(kinds[0], prefix), await openStore(kinds[1], prefix)] as const;
+      const refresh = vi.fn<SessionManagerOptions['refresh']>(async () => {
+        await sleep(30);
+        return makeTokens(Date.now());
+      });
+      const managers = stores.map((store) =>
+        createSessionManager({ store, secrets: [SECRET], secure: true, refresh }),
+      ) as [SessionManager, SessionManager];
+      const browser = new Browser();
+      await managers[0].create(browser.request(), {
+        tokens: makeTokens(Date.now() - 290_000),
+        user: { sub: 'user-1' },
+        sid: 'sid-1',
+      });
+      const request = async (manager: SessionManager) => {
+        const jar = browser.request();
+        const record = await manager.load(jar);
+        if (record === null) throw new Error('no session');
+        return manager.freshTokens(jar, record);
+      };
+      return { managers, refresh, request, browser };
+    }
+
+    it.each([
+      ['ioredis', 'ioredis'],
+      ['node-redis', 'node-redis'],
+      ['ioredis', 'node-redis'],
+    ] as const)('two instances (%s + %s): 50 requests split over both cause one refresh', async (x, y) => {
+      const { managers, refresh, request } = await twoInstances([x, y]);
+      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => request(managers[i % 2]!)));
+      expect(refresh).toHaveBeenCalledTimes(1);
+      expect(new Set(results.map((t) => t.accessToken)).size).toBe(1);
+    });
+
+    it('a logout on one instance is seen by the next request on the other', async () => {
+      const { managers, browser } = await twoInstances(['ioredis', 'ioredis']);
+      expect(await managers[1].load(browser.request())).not.toBeNull(); // now cached on instance 2
+      await managers[0].destroy(browser.request());
+      const stale = new Browser();
+      expect(await eventually(async () => (await managers[1].load(stale.request())) === null)).toBe(true);
+    });
+  });
+});

@@ -1,0 +1,105 @@
+import { decodeProtectedHeader } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { isVmproError } from '../errors.js';
+import { sealJson, unsealJson } from './seal.js';
+import { clock, OLD_SECRET, SECRET } from './test-support.js';
+
+const payload = { state: 'abc', nested: { n: 1, list: [1, 'two', null] } };
+
+describe('sealJson / unsealJson', () => {
+  it('round-trips a JSON payload for the same purpose', async () => {
+    const sealed = await sealJson([SECRET], payload, { purpose: 'transaction', maxAgeSec: 60 });
+    expect(await unsealJson([SECRET], sealed, { purpose: 'transaction' })).toEqual(payload);
+  });
+
+  it('produces a JWE (dir, A256GCM) whose protected header carries kid, iat and exp but not the payload', async () => {
+    const c = clock();
+    const sealed = await sealJson([SECRET], payload, { purpose: 'session', maxAgeSec: 600, now: c.now });
+    const header = decodeProtectedHeader(sealed);
+    expect(header).toMatchObject({
+      alg: 'dir',
+      enc: 'A256GCM',
+      iat: c.now() / 1000,
+      exp: c.now() / 1000 + 600,
+    });
+    expect(typeof header.kid).toBe('string');
+    expect(sealed).not.toContain('abc');
+    expect(Buffer.from(sealed.split('.')[3]!, 'base64url').toString()).not.toContain('abc');
+  });
+
+  it('opens a seal made with an older secret that is still in the list (rotation)', async () => {
+    const sealed = await sealJson([OLD_SECRET], payload, { purpose: 'session', maxAgeSec: 60 });
+    expect(await unsealJson([SECRET, OLD_SECRET], sealed, { purpose: 'session' })).toEqual(payload);
+  });
+
+  it('seals with the first secret of the list', async () => {
+    const sealed = await sealJson([SECRET, OLD_SECRET], payload, { purpose: 'session', maxAgeSec: 60 });
+    expect(await unsealJson([SECRET], sealed, { purpose: 'session' })).toEqual(payload);
+    expect(await unsealJson([OLD_SECRET], sealed, { purpose: 'session' })).toBeNull();
+  });
+
+  it('refuses a seal made with a secret that is no longer in the list', async () => {
+    const sealed = await sealJson([OLD_SECRET], payload, { purpose: 'session', maxAgeSec: 60 });
+    expect(await unsealJson([SECRET], sealed, { purpose: 'session' })).toBeNull();
+  });
+
+  it('refuses a seal made for another purpose', async () => {
+    const sealed = await sealJson([SECRET], payload, { purpose: 'transaction', maxAgeSec: 60 });
+    expect(await unsealJson([SECRET], sealed, { purpose: 'session' })).toBeNull();
+  });
+
+  it('refuses an expired seal', async () => {
+    const c = clock();
+    const sealed = await sealJson([SECRET], payload, { purpose: 'session', maxAgeSec: 60, now: c.now });
+    c.advance(59_000);
+    expect(await unsealJson([SECRET], sealed, { purpose: 'session', now: c.now })).toEqual(payload);
+    c.advance(1_000);
+    expect(await unsealJson([SECRET], sealed, { purpose: 'session', now: c.now })).toBeNull();
+  });
+
+  it('refuses a seal whose ciphertext, tag or header was altered', async () => {
+    const sealed = await sealJson([SECRET], payload, { purpose: 'session', maxAgeSec: 60 });
+    const parts = sealed.split('.');
+    const flip = (s: string) => {
+      const bytes = Buffer.from(s, 'base64url');
+      bytes[0] = bytes[0]! ^ 1;
+      return bytes.toString('base64url');
+    };
+    for (const index of [0, 2, 3, 4]) {
+      const altered = parts.map((part, i) => (i === index ? flip(part) : part)).join('.');
+      expect(await unsealJson([SECRET], altered, { purpose: 'session' })).toBeNull();
+    }
+  });
+
+  it('refuses a seal whose header was re-written to extend its expiry', async () => {
+    const c = clock();
+    const sealed = await sealJson([SECRET], payload, { purpose: 'session', maxAgeSec: 60, now: c.now });
+    const [header, ...rest] = sealed.split('.');
+    const decoded = JSON.parse(Buffer.from(header!, 'base64url').toString());
+    decoded.exp += 3600;
+    const forged = [Buffer.from(JSON.stringify(decoded)).toString('base64url'), ...rest].join('.');
+    c.advance(120_000);
+    expect(await unsealJson([SECRET], forged, { purpose: 'session', now: c.now })).toBeNull();
+  });
+
+  it('returns null, never throws, for garbage input', async () => {
+    for (const garbage of [
+      '',
+      'x',
+      'a.b.c.d.e',
+      '....',
+      'not base64!.x.y.z.w',
+      'eyJhbGciOiJub25lIn0..x.y.z',
+    ]) {
+      expect(await unsealJson([SECRET], garbage, { purpose: 'session' })).toBeNull();
+    }
+    expect(await unsealJson([SECRET], undefined as unknown as string, { purpose: 'session' })).toBeNull();
+  });
+
+  it('rejects a secret shorter than 32 characters, naming `secrets`', async () => {
+    const error = await sealJson(['short'], payload, { purpose: 'session', maxAgeSec: 60 }).catch((e) => e);
+    expect(isVmproError(error, 'VMPRO_CONFIG_INVALID')).toBe(true);
+    expect(error.message).toContain('secrets[0]');
+    expect(error.message).not.toContain('short');
+  });
+});
