@@ -22,7 +22,6 @@ import { appendSetCookie, sendWebResponse } from './node-response.js';
 export type { VmproContext } from '../http/index.js';
 
 declare global {
-  // biome-ignore lint/style/noNamespace: Express's request type is extended through its global namespace
   namespace Express {
     interface Request {
       /** Set by vmpro-connect's router: the session, fresh tokens and the API client of this request. */

@@ -45,25 +45,28 @@ export interface ChannelRef {
   name: string;
 }
 
-/** A video as `GET …/videos` and `GET …/videos/{id}` return it. */
+/**
+ * A video as `GET …/videos` and `GET …/videos/{id}` return it. Fields that have no value yet
+ * (no upload, never published or played) may be `null`.
+ */
 export interface Video {
   id: VideoId;
   title?: string;
   description?: string;
   /** Protocol-relative URL, e.g. `//i.video-cdn.net/….jpeg`. */
-  thumbnail?: string;
+  thumbnail?: string | null;
   /** Epoch ms. */
   createdDate?: number;
   /** Epoch ms. */
   modifiedDate?: number;
   /** Epoch ms. */
-  uploadDate?: number;
+  uploadDate?: number | null;
   /** Epoch ms. */
-  publicationDate?: number;
+  publicationDate?: number | null;
   /** Epoch ms. */
-  lastPlayedDate?: number;
+  lastPlayedDate?: number | null;
   /** Milliseconds. */
-  length?: number;
+  length?: number | null;
   /** How often the source was replaced. */
   generation?: number;
   plays?: number;
@@ -73,23 +76,23 @@ export interface Video {
   audioOnly?: boolean;
   downloadable?: boolean;
   deleted?: boolean;
-  vrContentType?: string;
+  vrContentType?: string | null;
   customMetadata?: Record<string, unknown>;
   keywords?: Keyword[];
   stills?: Still[];
   channels?: ChannelRef[];
   /** ISO 8601. */
   scheduledTrashDate?: string | null;
-  ownershipGroupId?: number;
-  adConfigurationId?: number;
+  ownershipGroupId?: number | null;
+  adConfigurationId?: number | null;
   /** E-mail address. */
-  owner?: string;
+  owner?: string | null;
   substituteOwners?: string[];
   /** E-mail address. */
-  uploader?: string;
+  uploader?: string | null;
   corporateTubeMetadata?: Record<string, unknown>;
-  sourceLanguage?: string;
-  uploadFileName?: string;
+  sourceLanguage?: string | null;
+  uploadFileName?: string | null;
 }
 
 /** Filters of `GET /v1/vms/{vm}/videos`, in TypeScript form (sent snake_case). */

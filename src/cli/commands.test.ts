@@ -23,7 +23,11 @@ interface Captured {
 
 let home: string;
 
-function run(emulator: RunningEmulator, env: Record<string, string> = {}, extra: Partial<CliContext> = {}): Captured {
+function run(
+  emulator: RunningEmulator,
+  env: Record<string, string> = {},
+  extra: Partial<CliContext> = {},
+): Captured {
   let out = '';
   let err = '';
   return {
@@ -89,14 +93,18 @@ describe('vmpro login --password, whoami, token, api, logout (emulator with defa
 
   it('login --password asks for the user name and the password when they are not given', async () => {
     const asked: { label: string; secret: boolean }[] = [];
-    const c = run(emulator, {}, {
-      prompt: {
-        question: async (label, options) => {
-          asked.push({ label, secret: options?.secret === true });
-          return options?.secret ? 'demo' : 'demo';
+    const c = run(
+      emulator,
+      {},
+      {
+        prompt: {
+          question: async (label, options) => {
+            asked.push({ label, secret: options?.secret === true });
+            return options?.secret ? 'demo' : 'demo';
+          },
         },
       },
-    });
+    );
     expect(await login({ password: true }, c.ctx)).toBe(0);
     expect(asked.map((a) => a.secret)).toEqual([false, true]);
   });
@@ -199,6 +207,27 @@ describe('vmpro login --password, whoami, token, api, logout (emulator with defa
     expect(c.out()).toContain('\n  '); // pretty-printed
   });
 
+  it('api refreshes once and retries when the API refuses the token as invalid_token', async () => {
+    await passwordLogin(emulator);
+    const before = await stored();
+    const refreshes = emulator.counters().login.tokenRequests.refresh_token;
+    emulator.api.addFault({ method: 'GET', path: '/v1/vms', kind: 'invalid_token', times: 1 });
+    const c = run(emulator);
+    expect(await api('GET', '/v1/vms', {}, c.ctx)).toBe(0);
+    expect(JSON.parse(c.out())).toHaveLength(2);
+    expect(emulator.counters().login.tokenRequests.refresh_token).toBe(refreshes + 1);
+    expect((await stored()).tokens.accessToken).not.toBe(before.tokens.accessToken);
+  });
+
+  it('api says the login has ended when it can no longer be refreshed', async () => {
+    await passwordLogin(emulator);
+    const requests = emulator.counters().api.requests['GET /v1/vms'] ?? 0;
+    const c = run(emulator, {}, { now: () => Date.now() + 2 * 3600_000 });
+    expect(await api('GET', '/v1/vms', {}, c.ctx)).toBe(1);
+    expect(c.err()).toContain('Your login has ended; run `vmpro login` again');
+    expect(emulator.counters().api.requests['GET /v1/vms'] ?? 0).toBe(requests);
+  });
+
   it('api passes --query parameters as written', async () => {
     await passwordLogin(emulator);
     const c = run(emulator);
@@ -213,7 +242,9 @@ describe('vmpro login --password, whoami, token, api, logout (emulator with defa
     const c = run(emulator);
     const data = JSON.stringify({ title: 'From the CLI', fileName: 'cli.mp4' });
     expect(await api('POST', '/v1/vms/1001/videos', { data }, c.ctx)).toBe(0);
-    expect(c.out()).toMatch(/^201 Created\nLocation: http:\/\/127\.0\.0\.1:\d+\/v1\/vms\/1001\/videos\/\S+\n$/);
+    expect(c.out()).toMatch(
+      /^201 Created\nLocation: http:\/\/127\.0\.0\.1:\d+\/v1\/vms\/1001\/videos\/\S+\n$/,
+    );
   });
 
   it('api errors show the status, the API message and a hint, exit 1', async () => {
@@ -227,11 +258,11 @@ describe('vmpro login --password, whoami, token, api, logout (emulator with defa
 
   it('api with --data that is not JSON is a usage error (exit 2) and sends nothing', async () => {
     await passwordLogin(emulator);
-    const requests = emulator.counters().api.requests['POST /v1/vms/*/videos'] ?? 0;
+    const requests = emulator.counters().api.requests['POST /v1/vms/{vm}/videos'] ?? 0;
     const c = run(emulator);
     expect(await api('POST', '/v1/vms/1001/videos', { data: '{title:' }, c.ctx)).toBe(2);
     expect(c.err()).toContain('--data is not valid JSON');
-    expect(emulator.counters().api.requests['POST /v1/vms/*/videos'] ?? 0).toBe(requests);
+    expect(emulator.counters().api.requests['POST /v1/vms/{vm}/videos'] ?? 0).toBe(requests);
   });
 
   it('api reads --data @file', async () => {

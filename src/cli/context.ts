@@ -104,8 +104,9 @@ export function terminalPrompter(input: NodeJS.ReadStream, output: NodeJS.WriteS
   };
   return {
     async question(label, options = {}) {
-      output.write(label);
+      // Piped input (a script): read the line without printing a prompt nobody sees.
       if (!input.isTTY) return nextLine();
+      output.write(label);
       if (!options.secret) {
         const rl = createInterface({ input, output, terminal: true });
         try {

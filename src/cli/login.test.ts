@@ -4,12 +4,13 @@
  * loopback callback server.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type RunningEmulator, startEmulator } from '../emulator/index.js';
 import { type LoginOptions, login } from './commands/login.js';
+import { logout } from './commands/logout.js';
 import type { CliContext } from './context.js';
 import { credentialsPath, readCredentials } from './credentials.js';
 
@@ -40,7 +41,11 @@ interface Started {
 }
 
 /** Starts `vmpro login` in-process and resolves the printed authorization URL. */
-function startLogin(options: LoginOptions, env: Record<string, string> = {}, extra: Partial<CliContext> = {}): Started {
+function startLogin(
+  options: LoginOptions,
+  env: Record<string, string> = {},
+  extra: Partial<CliContext> = {},
+): Started {
   let out = '';
   let err = '';
   let found!: (url: URL) => void;
@@ -136,8 +141,29 @@ describe('vmpro login (browser sign-in)', () => {
     expect(started.out()).not.toContain(stored!.tokens.accessToken);
   });
 
+  it('after a browser sign-in, logout prints the end-session URL for the browser, without a token in it', async () => {
+    const started = startLogin({ clientId: 'cli-logout' });
+    const url = await started.authorizationUrl;
+    register(url, 'cli-logout');
+    const location = await submitLoginForm(url, { username: 'demo', password: 'demo', login: 'Sign In' });
+    await (await fetch(location)).text();
+    expect(await started.done).toBe(0);
+
+    let out = '';
+    const ctx: CliContext = { ...started.ctx, stdout: { write: (s: string) => (out += s) } };
+    expect(await logout(ctx)).toBe(0);
+    const line = /To sign out in your browser too, open: (\S+)/.exec(out);
+    const endSession = new URL(line![1]!);
+    expect(endSession.href.startsWith(`${emulator.issuer}/protocol/openid-connect/logout?`)).toBe(true);
+    expect(endSession.searchParams.get('client_id')).toBe('cli-logout');
+    expect(endSession.searchParams.has('id_token_hint')).toBe(false);
+  });
+
   it('stores the client secret of a confidential client (it is needed to refresh) and says so', async () => {
-    const started = startLogin({}, { VMPRO_CLIENT_ID: 'cli-confidential', VMPRO_CLIENT_SECRET: 'cli-secret' });
+    const started = startLogin(
+      {},
+      { VMPRO_CLIENT_ID: 'cli-confidential', VMPRO_CLIENT_SECRET: 'cli-secret' },
+    );
     const url = await started.authorizationUrl;
     register(url, 'cli-confidential', 'cli-secret');
     const location = await submitLoginForm(url, { username: 'demo', password: 'demo', login: 'Sign In' });
@@ -149,7 +175,7 @@ describe('vmpro login (browser sign-in)', () => {
     expect(started.out() + started.err()).not.toContain('cli-secret');
   });
 
-  it('fails with the login server\'s error when the user cancels, shows it in the browser, stores nothing', async () => {
+  it("fails with the login server's error when the user cancels, shows it in the browser, stores nothing", async () => {
     const started = startLogin({ clientId: 'cli-cancel' });
     const url = await started.authorizationUrl;
     register(url, 'cli-cancel');
@@ -166,7 +192,9 @@ describe('vmpro login (browser sign-in)', () => {
     const started = startLogin({ clientId: 'cli-forged' });
     const url = await started.authorizationUrl;
     const redirectUri = register(url, 'cli-forged');
-    const forged = await fetch(`${redirectUri}?code=forged&state=not-the-state&iss=${encodeURIComponent(emulator.issuer)}`);
+    const forged = await fetch(
+      `${redirectUri}?code=forged&state=not-the-state&iss=${encodeURIComponent(emulator.issuer)}`,
+    );
     expect(forged.status).toBe(400);
     expect(await started.done).toBe(1);
     expect(started.err()).toMatch(/state/i);
@@ -227,7 +255,11 @@ describe('vmpro login (browser sign-in)', () => {
 
   it('opens the browser only with --open', async () => {
     const opened: string[] = [];
-    const started = startLogin({ clientId: 'cli-open', open: true }, {}, { openUrl: async (u) => void opened.push(u) });
+    const started = startLogin(
+      { clientId: 'cli-open', open: true },
+      {},
+      { openUrl: async (u) => void opened.push(u) },
+    );
     const url = await started.authorizationUrl;
     register(url, 'cli-open');
     expect(opened).toEqual([url.href]);

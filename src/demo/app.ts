@@ -53,7 +53,7 @@ export function createDemoApp(auth: VmproAuth): Hono<Env> {
 <p><a class="button" id="sign-in" href="${escapeHtml(routes.login)}?returnTo=%2F">Sign in</a></p>`,
         ),
         200,
-        { 'cache-control': 'no-store', 'content-security-policy': PAGE_CSP },
+        { 'cache-control': 'no-store', 'content-security-policy': await pageCsp(auth) },
       );
     }
     let vmsHtml: string;
@@ -83,7 +83,7 @@ refresh token for <strong data-expires="${tokens.refreshTokenExpiresAt ?? ''}" i
         COUNTDOWN_SCRIPT,
       ),
       200,
-      { 'cache-control': 'no-store', 'content-security-policy': PAGE_CSP },
+      { 'cache-control': 'no-store', 'content-security-policy': await pageCsp(auth) },
     );
   });
 
@@ -114,7 +114,22 @@ document.getElementById('reload-vms').addEventListener('click', reload);
 tick(); setInterval(tick, 1000);
 `;
 
-const PAGE_CSP = `default-src 'none'; script-src 'sha256-${createHash('sha256').update(COUNTDOWN_SCRIPT).digest('base64')}'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`;
+const SCRIPT_HASH = `'sha256-${createHash('sha256').update(COUNTDOWN_SCRIPT).digest('base64')}'`;
+
+/**
+ * The page's CSP. `form-action` also covers the redirects after a form post, so the sign-out
+ * form must be allowed to end up at the login server's end-session endpoint.
+ */
+async function pageCsp(auth: VmproAuth): Promise<string> {
+  let loginServer = '';
+  try {
+    const endSession = (await auth.oidc()).metadata.end_session_endpoint;
+    if (endSession) loginServer = ` ${new URL(endSession).origin}`;
+  } catch {
+    // discovery failed: the page still works, signing out then ends the local session only
+  }
+  return `default-src 'none'; script-src ${SCRIPT_HASH}; style-src 'unsafe-inline'; connect-src 'self'; form-action 'self'${loginServer}; frame-ancestors 'none'; base-uri 'none'`;
+}
 
 function page(title: string, body: string, script?: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">

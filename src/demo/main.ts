@@ -31,7 +31,9 @@ async function main(): Promise<void> {
 main().catch((error: unknown) => {
   if (isVmproError(error)) console.error(`Cannot start the demo: ${error.message}`);
   else if ((error as NodeJS.ErrnoException)?.code === 'EADDRINUSE') {
-    console.error(`Cannot start the demo: port ${process.env.PORT ?? 3000} is in use. Stop the other program or set PORT to a free port.`);
+    console.error(
+      `Cannot start the demo: port ${process.env.PORT ?? 3000} is in use. Stop the other program or set PORT to a free port.`,
+    );
   } else console.error('Cannot start the demo:', error);
   process.exit(1);
 });

@@ -42,14 +42,23 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
 
   // Listen first, so that port 0 and the redirect URI agree before anything is registered.
   const host = options.host ?? '127.0.0.1';
-  let handler: (request: Request) => Response | Promise<Response> = () => new Response('starting', { status: 503 });
-  const server = serve({ fetch: (request) => handler(request), port: config.port, hostname: host });
+  let handler: (request: Request) => Response | Promise<Response> = () =>
+    new Response('starting', { status: 503 });
+  // Keep the global Request/Response classes as they are (the Hono server would swap in its own).
+  const server = serve({
+    fetch: (request) => handler(request),
+    port: config.port,
+    hostname: host,
+    overrideGlobalObjects: false,
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
   });
   const port = (server.address() as AddressInfo).port;
-  const redirectUri = env.VMPRO_REDIRECT_URI?.trim() ? config.redirectUri : `http://localhost:${port}/auth/callback`;
+  const redirectUri = env.VMPRO_REDIRECT_URI?.trim()
+    ? config.redirectUri
+    : `http://localhost:${port}/auth/callback`;
   const appOrigin = new URL(redirectUri).origin;
 
   try {
@@ -71,7 +80,9 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
       apiBase = emulator.apiBase;
       issuer = undefined; // discover through WebFinger, like production
       banner.push(`Embedded emulator (no VMPRO_CLIENT_ID set): ${emulator.url}`);
-      banner.push('Demo login: user "demo", password "demo" (or "novms"/"novms": an account with no VideoManagers)');
+      banner.push(
+        'Demo login: user "demo", password "demo" (or "novms"/"novms": an account with no VideoManagers)',
+      );
     }
 
     if (config.store.kind === 'cookie') store = cookieStore();

@@ -15,7 +15,7 @@ import {
   unsealJson,
 } from '../session/index.js';
 import type { TokenSource } from '../token-source.js';
-import { resolveAuthOptions, type ResolvedAuthOptions, type VmproAuthOptions } from './config.js';
+import { type ResolvedAuthOptions, resolveAuthOptions, type VmproAuthOptions } from './config.js';
 import { createCookieJar } from './cookies.js';
 import { htmlError, htmlPage, jsonError, mapError, NO_STORE, wantsHtml } from './responses.js';
 import { safeReturnTo } from './return-to.js';
@@ -91,7 +91,9 @@ export function createVmproAuth(input: VmproAuthOptions): VmproAuth {
   const logger: Logger = input.logger ?? silentLogger;
   const now = input.now ?? Date.now;
 
-  let clientPromise: Promise<OidcClient> | undefined = input.oidcClient ? Promise.resolve(input.oidcClient) : undefined;
+  let clientPromise: Promise<OidcClient> | undefined = input.oidcClient
+    ? Promise.resolve(input.oidcClient)
+    : undefined;
   let lastFailure = 0;
   function oidc(): Promise<OidcClient> {
     if (clientPromise) return clientPromise;
@@ -156,7 +158,8 @@ export function createVmproAuth(input: VmproAuthOptions): VmproAuth {
     const t = now();
     for (const [k, exp] of seenLogoutTokens) if (exp < t) seenLogoutTokens.delete(k);
     if (seenLogoutTokens.has(key)) return false;
-    if (seenLogoutTokens.size > 10_000) seenLogoutTokens.delete(seenLogoutTokens.keys().next().value as string);
+    if (seenLogoutTokens.size > 10_000)
+      seenLogoutTokens.delete(seenLogoutTokens.keys().next().value as string);
     seenLogoutTokens.set(key, until);
     return true;
   }
@@ -235,7 +238,8 @@ export function createVmproAuth(input: VmproAuthOptions): VmproAuth {
     const length = Number(request.headers.get('content-length') ?? '0');
     if (length > MAX_FORM_BYTES) throw new VmproError('VMPRO_CALLBACK_INVALID', 'The form is too large.');
     const text = await request.text();
-    if (text.length > MAX_FORM_BYTES) throw new VmproError('VMPRO_CALLBACK_INVALID', 'The form is too large.');
+    if (text.length > MAX_FORM_BYTES)
+      throw new VmproError('VMPRO_CALLBACK_INVALID', 'The form is too large.');
     return new URLSearchParams(text);
   }
 
@@ -297,7 +301,10 @@ export function createVmproAuth(input: VmproAuthOptions): VmproAuth {
       const tokens = await client.exchangeCode(validated);
       const claims = tokens.claims;
       if (!claims) {
-        throw new VmproError('VMPRO_ID_TOKEN_INVALID', 'The login server sent no ID token, so the user is unknown.');
+        throw new VmproError(
+          'VMPRO_ID_TOKEN_INVALID',
+          'The login server sent no ID token, so the user is unknown.',
+        );
       }
       const user: SessionUser = { sub: claims.sub };
       if (typeof claims.name === 'string') user.name = claims.name;
@@ -317,7 +324,10 @@ export function createVmproAuth(input: VmproAuthOptions): VmproAuth {
   function relayPage(): Response {
     const html = relayPageHtml({ postPath: options.routes.callback });
     const scripts = [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map(
-      (m) => `'sha256-${createHash('sha256').update(m[1] ?? '').digest('base64')}'`,
+      (m) =>
+        `'sha256-${createHash('sha256')
+          .update(m[1] ?? '')
+          .digest('base64')}'`,
     );
     return new Response(html, {
       status: 200,
@@ -386,7 +396,9 @@ export function createVmproAuth(input: VmproAuthOptions): VmproAuth {
       if (!rememberJti(`${claims.iss} ${claims.jti}`, now() + 10 * 60_000)) {
         return bad('This logout token was already used.');
       }
-      const ended = await sessions.endSessions(claims.sid ? { sid: claims.sid } : { sub: claims.sub as string });
+      const ended = await sessions.endSessions(
+        claims.sid ? { sid: claims.sid } : { sub: claims.sub as string },
+      );
       logger.info('vmpro-connect: back-channel logout', { sessions: ended });
       return new Response(null, { status: 200, headers: NO_STORE });
     } catch (error) {
@@ -456,11 +468,18 @@ export function createVmproAuth(input: VmproAuthOptions): VmproAuth {
       },
       async fetch(path, init) {
         if (!path.startsWith('/') || path.startsWith('//')) {
-          throw new VmproError('VMPRO_CONFIG_INVALID', 'context.fetch takes a path on the API origin, like /v1/vms.');
+          throw new VmproError(
+            'VMPRO_CONFIG_INVALID',
+            'context.fetch takes a path on the API origin, like /v1/vms.',
+          );
         }
         const headers = new Headers(init?.headers);
         headers.set('authorization', `Bearer ${await tokenSource.getAccessToken()}`);
-        return (input.fetch ?? fetch)(new URL(path, options.apiBase), { ...init, headers, redirect: 'manual' });
+        return (input.fetch ?? fetch)(new URL(path, options.apiBase), {
+          ...init,
+          headers,
+          redirect: 'manual',
+        });
       },
     };
   }

@@ -4,7 +4,12 @@ import { resolveAuthOptions } from './config.js';
 import { authOptionsFromEnv } from './env.js';
 
 const secret = 'x'.repeat(32);
-const base = { clientId: 'app', clientSecret: 's', redirectUri: 'https://app.example/auth/callback', session: { secrets: [secret] } };
+const base = {
+  clientId: 'app',
+  clientSecret: 's',
+  redirectUri: 'https://app.example/auth/callback',
+  session: { secrets: [secret] },
+};
 
 function configError(f: () => unknown): string {
   try {
@@ -34,19 +39,29 @@ describe('resolveAuthOptions', () => {
   });
 
   it('accepts plain http on loopback only, and says so', () => {
-    expect(resolveAuthOptions({ ...base, redirectUri: 'http://127.0.0.1:3000/auth/callback' }).secure).toBe(false);
-    expect(resolveAuthOptions({ ...base, redirectUri: 'http://localhost:3000/auth/callback' }).secure).toBe(false);
-    expect(resolveAuthOptions({ ...base, redirectUri: 'http://[::1]:3000/auth/callback' }).secure).toBe(false);
-    expect(configError(() => resolveAuthOptions({ ...base, redirectUri: 'http://app.example/auth/callback' }))).toMatch(
-      /`redirectUri` must use https:\/\/.*app\.example/,
+    expect(resolveAuthOptions({ ...base, redirectUri: 'http://127.0.0.1:3000/auth/callback' }).secure).toBe(
+      false,
     );
-    expect(configError(() => resolveAuthOptions({ ...base, apiBase: 'http://10.0.0.1' }))).toMatch(/`apiBase`/);
+    expect(resolveAuthOptions({ ...base, redirectUri: 'http://localhost:3000/auth/callback' }).secure).toBe(
+      false,
+    );
+    expect(resolveAuthOptions({ ...base, redirectUri: 'http://[::1]:3000/auth/callback' }).secure).toBe(
+      false,
+    );
+    expect(
+      configError(() => resolveAuthOptions({ ...base, redirectUri: 'http://app.example/auth/callback' })),
+    ).toMatch(/`redirectUri` must use https:\/\/.*app\.example/);
+    expect(configError(() => resolveAuthOptions({ ...base, apiBase: 'http://10.0.0.1' }))).toMatch(
+      /`apiBase`/,
+    );
   });
 
   it('refuses an http issuer for an https app', () => {
-    expect(configError(() => resolveAuthOptions({ ...base, issuer: 'http://127.0.0.1:8080/auth/realms/platform' }))).toMatch(
-      /`issuer` is plain http/,
-    );
+    expect(
+      configError(() =>
+        resolveAuthOptions({ ...base, issuer: 'http://127.0.0.1:8080/auth/realms/platform' }),
+      ),
+    ).toMatch(/`issuer` is plain http/);
   });
 
   it('names the field of a short secret', () => {
@@ -57,12 +72,16 @@ describe('resolveAuthOptions', () => {
 
   it('needs a client secret for client_secret_basic', () => {
     expect(
-      configError(() => resolveAuthOptions({ ...base, clientSecret: undefined, clientAuthMethod: 'client_secret_basic' })),
+      configError(() =>
+        resolveAuthOptions({ ...base, clientSecret: undefined, clientAuthMethod: 'client_secret_basic' }),
+      ),
     ).toMatch(/`clientSecret` is required/);
   });
 
   it('keeps the callback route on the redirect URI path', () => {
-    expect(configError(() => resolveAuthOptions({ ...base, routes: { callback: '/other' } }))).toMatch(/routes.callback/);
+    expect(configError(() => resolveAuthOptions({ ...base, routes: { callback: '/other' } }))).toMatch(
+      /routes.callback/,
+    );
   });
 });
 

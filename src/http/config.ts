@@ -86,7 +86,10 @@ export function checkUrl(field: string, value: unknown): URL {
   if (url.protocol === 'https:') return url;
   if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return url;
   if (url.protocol === 'http:') {
-    fail(field, `must use https:// (plain http:// is accepted only for 127.0.0.1, ::1 and localhost; got host ${url.hostname})`);
+    fail(
+      field,
+      `must use https:// (plain http:// is accepted only for 127.0.0.1, ::1 and localhost; got host ${url.hostname})`,
+    );
   }
   return fail(field, `must be an http(s) URL (got ${url.protocol})`);
 }
@@ -101,10 +104,14 @@ function checkPath(field: string, value: unknown): string {
 /** Splits a comma-separated secret list (env form) and checks every entry. */
 export function parseSecrets(value: unknown, field = 'session.secrets'): string[] {
   const list = typeof value === 'string' ? value.split(',').map((s) => s.trim()) : value;
-  if (!Array.isArray(list) || list.length === 0) fail(field, 'needs at least one secret of 32 or more characters');
+  if (!Array.isArray(list) || list.length === 0)
+    fail(field, 'needs at least one secret of 32 or more characters');
   list.forEach((secret, i) => {
     if (typeof secret !== 'string' || secret.length < 32) {
-      fail(field, `entry ${i + 1} is shorter than 32 characters; generate one with \`openssl rand -base64 32\``);
+      fail(
+        field,
+        `entry ${i + 1} is shorter than 32 characters; generate one with \`openssl rand -base64 32\``,
+      );
     }
   });
   return list as string[];
@@ -117,12 +124,16 @@ export function resolveAuthOptions(options: VmproAuthOptions): ResolvedAuthOptio
   const redirect = checkUrl('redirectUri', options.redirectUri);
   const apiBase = checkUrl('apiBase', options.apiBase ?? DEFAULT_API_BASE);
   const issuer = options.issuer === undefined ? undefined : checkUrl('issuer', options.issuer);
-  const postLogout = checkUrl('postLogoutRedirectUri', options.postLogoutRedirectUri ?? `${redirect.origin}/`);
+  const postLogout = checkUrl(
+    'postLogoutRedirectUri',
+    options.postLogoutRedirectUri ?? `${redirect.origin}/`,
+  );
   const method = options.clientAuthMethod ?? (options.clientSecret ? 'client_secret_post' : 'none');
   if (!['client_secret_post', 'client_secret_basic', 'none'].includes(method)) {
     fail('clientAuthMethod', 'must be client_secret_post, client_secret_basic or none');
   }
-  if (method !== 'none' && !options.clientSecret) fail('clientSecret', `is required with clientAuthMethod ${method}`);
+  if (method !== 'none' && !options.clientSecret)
+    fail('clientSecret', `is required with clientAuthMethod ${method}`);
   if (redirect.protocol === 'https:' && issuer?.protocol === 'http:') {
     fail('issuer', 'is plain http:// while the app runs on https://: tokens would travel unprotected');
   }
@@ -130,12 +141,16 @@ export function resolveAuthOptions(options: VmproAuthOptions): ResolvedAuthOptio
   if (options.session === undefined) fail('session', 'is required (at least `session.secrets`)');
   const secrets = parseSecrets(options.session.secrets);
   const maxAge = options.transactionMaxAgeSec ?? 600;
-  if (!(Number.isFinite(maxAge) && maxAge > 0)) fail('transactionMaxAgeSec', 'must be a positive number of seconds');
+  if (!(Number.isFinite(maxAge) && maxAge > 0))
+    fail('transactionMaxAgeSec', 'must be a positive number of seconds');
   const routes = {
     login: checkPath('routes.login', options.routes?.login ?? '/auth/login'),
     callback: checkPath('routes.callback', options.routes?.callback ?? redirect.pathname),
     logout: checkPath('routes.logout', options.routes?.logout ?? '/auth/logout'),
-    backchannelLogout: checkPath('routes.backchannelLogout', options.routes?.backchannelLogout ?? '/auth/backchannel-logout'),
+    backchannelLogout: checkPath(
+      'routes.backchannelLogout',
+      options.routes?.backchannelLogout ?? '/auth/backchannel-logout',
+    ),
   };
   if (routes.callback !== redirect.pathname) {
     fail('routes.callback', `(${routes.callback}) must be the path of redirectUri (${redirect.pathname})`);

@@ -21,8 +21,10 @@ const VALUE = /^[\x21\x23-\x2B\x2D-\x3A\x3C-\x5B\x5D-\x7E]*$/;
 
 /** Serialises one `Set-Cookie` header value. Names and values are checked, never escaped silently. */
 export function serializeSetCookie(name: string, value: string, attributes: CookieAttributes): string {
-  if (!TOKEN.test(name)) throw new TypeError(`cookie name ${JSON.stringify(name)} has characters a cookie name cannot hold`);
-  if (!VALUE.test(value)) throw new TypeError(`the value of cookie ${name} has characters a cookie value cannot hold`);
+  if (!TOKEN.test(name))
+    throw new TypeError(`cookie name ${JSON.stringify(name)} has characters a cookie name cannot hold`);
+  if (!VALUE.test(value))
+    throw new TypeError(`the value of cookie ${name} has characters a cookie value cannot hold`);
   const parts = [`${name}=${value}`, `Path=${attributes.path}`];
   if (attributes.maxAge !== undefined) {
     parts.push(`Max-Age=${Math.max(0, Math.floor(attributes.maxAge))}`);
@@ -39,7 +41,10 @@ export function serializeSetCookie(name: string, value: string, attributes: Cook
  * `Set-Cookie` value, to `sink` at once (so adapters can put it on a response that is still
  * being built). Reads see the request's cookies with this request's own changes applied.
  */
-export function createCookieJar(cookieHeader: string | null | undefined, sink: (setCookie: string) => void): CookieJar {
+export function createCookieJar(
+  cookieHeader: string | null | undefined,
+  sink: (setCookie: string) => void,
+): CookieJar {
   const current = parseCookieHeader(cookieHeader);
   return {
     get: (name) => current.get(name),

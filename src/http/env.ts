@@ -32,13 +32,15 @@ export function authOptionsFromEnv(env: Record<string, string | undefined> = pro
   const warnings: string[] = [];
   const portText = env.PORT?.trim() || '3000';
   const port = Number(portText);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) envFail('PORT', `must be a port number (got ${JSON.stringify(portText)})`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    envFail('PORT', `must be a port number (got ${JSON.stringify(portText)})`);
 
   const wrap = <T>(variable: string, f: () => T): T => {
     try {
       return f();
     } catch (error) {
-      if (error instanceof VmproError) envFail(variable, error.message.replace(/^vmpro-connect configuration: `[^`]+` /, ''));
+      if (error instanceof VmproError)
+        envFail(variable, error.message.replace(/^vmpro-connect configuration: `[^`]+` /, ''));
       throw error;
     }
   };
@@ -53,7 +55,11 @@ export function authOptionsFromEnv(env: Record<string, string | undefined> = pro
   const postLogoutRedirectUri = url('VMPRO_POST_LOGOUT_REDIRECT_URI');
   const clientId = env.VMPRO_CLIENT_ID?.trim() || undefined;
   const clientSecret = env.VMPRO_CLIENT_SECRET?.trim() || undefined;
-  if (clientSecret && !clientId) envFail('VMPRO_CLIENT_SECRET', 'is set but VMPRO_CLIENT_ID is not: set both, or neither to use the emulator');
+  if (clientSecret && !clientId)
+    envFail(
+      'VMPRO_CLIENT_SECRET',
+      'is set but VMPRO_CLIENT_ID is not: set both, or neither to use the emulator',
+    );
 
   let secrets: string[];
   let generatedSecret = false;
@@ -73,9 +79,27 @@ export function authOptionsFromEnv(env: Record<string, string | undefined> = pro
   if (storeText === 'memory') store = { kind: 'memory' };
   else if (storeText === 'cookie') store = { kind: 'cookie' };
   else if (/^rediss?:\/\//.test(storeText)) store = { kind: 'redis', url: storeText };
-  else envFail('VMPRO_SESSION_STORE', `must be memory, cookie, or a redis:// URL (got ${JSON.stringify(storeText)})`);
+  else
+    envFail(
+      'VMPRO_SESSION_STORE',
+      `must be memory, cookie, or a redis:// URL (got ${JSON.stringify(storeText)})`,
+    );
   if (store.kind === 'redis' && generatedSecret) {
-    warnings.push('VMPRO_SESSION_STORE is Redis but VMPRO_SESSION_SECRET is random: other instances cannot read this one\'s sessions.');
+    warnings.push(
+      "VMPRO_SESSION_STORE is Redis but VMPRO_SESSION_SECRET is random: other instances cannot read this one's sessions.",
+    );
   }
-  return { port, clientId, clientSecret, apiBase, issuer, redirectUri, postLogoutRedirectUri, secrets, generatedSecret, store, warnings };
+  return {
+    port,
+    clientId,
+    clientSecret,
+    apiBase,
+    issuer,
+    redirectUri,
+    postLogoutRedirectUri,
+    secrets,
+    generatedSecret,
+    store,
+    warnings,
+  };
 }

@@ -3,7 +3,8 @@ import { isVmproError, type VmproError } from '../errors.js';
 /** Headers every response that sets or clears a cookie carries. */
 export const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' } as const;
 
-const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+const PAGE_CSP =
+  "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /** Escapes text for HTML element content and attribute values. */
 export function escapeHtml(value: string): string {
@@ -33,7 +34,12 @@ export function mapError(error: unknown, where: 'callback' | 'other' = 'other'):
     };
   }
   const e = error as VmproError & { status?: number; error?: string };
-  const m = (status: number): ErrorMapping => ({ status, code: e.code, message: e.message, retryAfter: e.retryAfter });
+  const m = (status: number): ErrorMapping => ({
+    status,
+    code: e.code,
+    message: e.message,
+    retryAfter: e.retryAfter,
+  });
   switch (e.code) {
     case 'VMPRO_NOT_AUTHENTICATED':
     case 'VMPRO_REFRESH_EXPIRED':
@@ -96,7 +102,12 @@ export function jsonError(mapping: ErrorMapping, extraHeaders?: HeadersInit): Re
 }
 
 /** A small self-contained HTML page (no external resources) with escaped text. */
-export function htmlPage(title: string, bodyHtml: string, status = 200, extraHeaders?: HeadersInit): Response {
+export function htmlPage(
+  title: string,
+  bodyHtml: string,
+  status = 200,
+  extraHeaders?: HeadersInit,
+): Response {
   const headers = new Headers(extraHeaders);
   headers.set('content-type', 'text/html; charset=utf-8');
   headers.set('cache-control', 'no-store');

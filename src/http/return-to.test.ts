@@ -46,26 +46,33 @@ describe('safeReturnTo', () => {
 
   it('never returns anything that leaves the origin, whatever the input', () => {
     fc.assert(
-      fc.property(fc.string({ unit: 'grapheme-ascii', maxLength: 60 }), fc.string({ maxLength: 20 }), (a, b) => {
-        for (const candidate of [a, `/${a}`, `/${b}${a}`, `//${a}`, `/\\${a}`, `/%2F${a}`]) {
-          const out = safeReturnTo(candidate);
-          const resolved = new URL(out, 'https://app.example');
-          expect(resolved.origin).toBe('https://app.example');
-          expect(out.startsWith('/')).toBe(true);
-          expect(out.startsWith('//')).toBe(false);
-          expect(out).not.toMatch(/[\\\r\n\t\u0000]/);
-        }
-      }),
+      fc.property(
+        fc.string({ unit: 'grapheme-ascii', maxLength: 60 }),
+        fc.string({ maxLength: 20 }),
+        (a, b) => {
+          for (const candidate of [a, `/${a}`, `/${b}${a}`, `//${a}`, `/\\${a}`, `/%2F${a}`]) {
+            const out = safeReturnTo(candidate);
+            const resolved = new URL(out, 'https://app.example');
+            expect(resolved.origin).toBe('https://app.example');
+            expect(out.startsWith('/')).toBe(true);
+            expect(out.startsWith('//')).toBe(false);
+            expect(out).not.toMatch(/[\\\r\n\t\u0000]/);
+          }
+        },
+      ),
       { numRuns: 500 },
     );
   });
 
   it('keeps every plain path of letters, digits and slashes unchanged', () => {
     fc.assert(
-      fc.property(fc.array(fc.stringMatching(/^[a-z0-9_-]{1,8}$/), { minLength: 1, maxLength: 5 }), (segments) => {
-        const path = `/${segments.join('/')}`;
-        expect(safeReturnTo(path)).toBe(path);
-      }),
+      fc.property(
+        fc.array(fc.stringMatching(/^[a-z0-9_-]{1,8}$/), { minLength: 1, maxLength: 5 }),
+        (segments) => {
+          const path = `/${segments.join('/')}`;
+          expect(safeReturnTo(path)).toBe(path);
+        },
+      ),
     );
   });
 });

@@ -14,7 +14,6 @@ export function safeReturnTo(value: unknown, fallback = '/'): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > MAX_LENGTH) return fallback;
   if (value[0] !== '/' || value[1] === '/' || value[1] === '\\') return fallback;
   if (value.includes('\\')) return fallback;
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
   if (/[\u0000-\u001f\u007f-\u009f\s]/.test(value)) return fallback;
   if (/%(2f|5c|0[0-9a-f]|1[0-9a-f]|7f|25)/i.test(value)) return fallback;
   let decoded: string;

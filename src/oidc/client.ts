@@ -11,6 +11,7 @@ import {
   type ValidatedCallback,
 } from './callback.js';
 import {
+  isLoopbackHost,
   isSecureOrLoopback,
   type OidcClientOptions,
   type ParsedOptions,
@@ -219,13 +220,14 @@ export async function createOidcClient(options: OidcClientOptions): Promise<Oidc
     );
   }
 
-  // openid-client refuses http:// unless told otherwise; discovery already refused any http://
-  // URL that is not loopback, so this is only ever switched on for a local login server.
-  const insecure = endpointUrls(metadata).some((u) => u.protocol === 'http:');
-  if (insecure && !endpointUrls(metadata).every(isSecureOrLoopback)) {
+  // openid-client refuses http:// unless told otherwise. That opt-out is used only for a login
+  // server whose URLs are ALL loopback http:// (a local emulator); a mix is refused.
+  const urls = endpointUrls(metadata);
+  const insecure = urls.some((u) => u.protocol === 'http:');
+  if (insecure && !urls.every((u) => u.protocol === 'http:' && isLoopbackHost(u.hostname))) {
     throw new VmproError(
       'VMPRO_DISCOVERY_FAILED',
-      'The login server metadata mixes in a non-loopback http:// URL.',
+      `The login server ${issuer} mixes https:// and plain http:// URLs in its metadata; plain http:// is only accepted when the whole login server is on a loopback host.`,
     );
   }
 

@@ -258,4 +258,30 @@ describe('what createOidcClient requires of the server', () => {
     expectCode(err, 'VMPRO_UNSUPPORTED');
     expect(err.message).toContain('RS256');
   });
+
+  test('works with a login server entirely on loopback http:// (a local emulator)', async () => {
+    const local = await createFakeLoginServer({
+      issuer: 'http://127.0.0.1:8080/auth/realms/platform',
+      apiBase: 'http://127.0.0.1:8080',
+    });
+    const client = await createOidcClient({
+      apiBase: local.apiBase,
+      clientId: CLIENT_ID,
+      clientSecret: CLIENT_SECRET,
+      redirectUri: 'http://127.0.0.1:3000/auth/callback',
+      fetch: local.fetch,
+    });
+    const { url, transaction } = await client.createAuthorizationRequest();
+    const tokens = await client.exchangeCode(
+      await client.validateCallback(local.authorize(url), transaction),
+    );
+    expect(tokens.claims?.iss).toBe('http://127.0.0.1:8080/auth/realms/platform');
+  });
+
+  test('refuses metadata that mixes https:// with loopback http:// endpoints', async () => {
+    server.metadata.token_endpoint = 'http://127.0.0.1:8080/token';
+    const err = await rejectionOf(create());
+    expectCode(err, 'VMPRO_DISCOVERY_FAILED');
+    expect(err.message).toContain('loopback');
+  });
 });

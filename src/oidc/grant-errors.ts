@@ -48,6 +48,15 @@ export function redactCauses(err: unknown): void {
   }
 }
 
+function isResponseLike(value: unknown): value is Response {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Response).status === 'number' &&
+    typeof (value as Response).headers?.get === 'function'
+  );
+}
+
 function errorCodeOf(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string'
     ? (err as { code: string }).code
@@ -220,7 +229,11 @@ export function mapGrantError(err: unknown, kind: GrantKind, call: Call, now: nu
   if (err instanceof ClientError) {
     const code = errorCodeOf(err);
     if (code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' || code === 'OAUTH_RESPONSE_IS_NOT_JSON') {
-      const response = err.cause instanceof Response ? err.cause : undefined;
+      // openid-client wraps oauth4webapi's error, whose cause is the Response.
+      // Duck-typed: servers such as @hono/node-server replace the global Response class, so a
+      // Response from fetch need not be an instance of the global one.
+      const inner = (err as { cause?: unknown }).cause;
+      const response = isResponseLike(inner) ? inner : undefined;
       if (response) return statusFailure(kind, response.status, response.headers, now, err);
     }
     const check = idTokenCheckOf(err);

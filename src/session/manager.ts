@@ -446,8 +446,8 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       await writeSessionCookie(jar, record);
     } else {
       await storeCall('create', () => store.create(key, stripId(record), ttlMs(record)));
-      clearCookies(jar);
-      jar.set(cookieName, id, attributes);
+      // One cookie (the id); removes leftover chunks of an earlier cookie-store session.
+      writeChunkedCookie(jar, cookieName, id, attributes, 4096);
     }
     log.info('session created', { session: keyTag(key) });
     return record;
@@ -455,9 +455,13 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
 
   // ---- the refresher ------------------------------------------------------------------------
 
-  /** Calls `refresh` with a deadline inside the lock's lifetime. */
+  /**
+   * Calls `refresh` with a deadline well inside the lock's lifetime (80 %), so that the new
+   * tokens are saved before another instance could take the lock and spend the same refresh
+   * token.
+   */
   const callRefresh = (tokens: TokenSet) =>
-    config.refresh(tokens, { signal: AbortSignal.timeout(config.lockTtlMs) });
+    config.refresh(tokens, { signal: AbortSignal.timeout(Math.floor(config.lockTtlMs * 0.8)) });
 
   /**
    * The failure policy. Returns the record to use, or throws.

@@ -1,5 +1,6 @@
 /** The default store: a bounded in-process map. One process only. */
 import { VmproError } from '../errors.js';
+import { copyJson } from './record.js';
 import type { SessionRecord, SessionStore, StoreLock } from './types.js';
 
 interface Entry {
@@ -51,7 +52,7 @@ function positiveInteger(value: number | undefined, fallback: number, field: str
 
 /**
  * Sessions in this process's memory: bounded (least recently used evicted), expired entries
- * swept on an unref'd timer, records stored as structured clones. Same compare-and-set and lock
+ * swept on an unref'd timer, records stored as deep copies (in and out). Same compare-and-set and lock
  * semantics as the Redis store, so the refresher behaves identically — but sessions are lost on
  * restart and not shared between processes: use `redisStore` for several instances.
  *
@@ -92,7 +93,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
 
   const put = (key: string, record: SessionRecord, ttlMs: number): void => {
     remove(key);
-    const copy = structuredClone(record);
+    const copy = copyJson(record);
     entries.set(key, { record: copy, expiresAt: now() + ttlMs });
     addToIndex(bySid, copy.sid, key);
     addToIndex(bySub, copy.user.sub, key);
@@ -118,7 +119,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     kind: 'memory',
     async get(key) {
       const entry = live(key);
-      return entry === undefined ? null : structuredClone(entry.record);
+      return entry === undefined ? null : copyJson(entry.record);
     },
     async create(key, record, ttlMs) {
       put(key, record, ttlMs);

@@ -57,6 +57,18 @@ export function parseSessionRecord(value: unknown): SessionRecord | null {
   return value as unknown as SessionRecord;
 }
 
+/**
+ * A deep copy of a JSON-safe value. Much cheaper than `structuredClone` for session records:
+ * strings are immutable, so the kilobytes of tokens are shared, not copied.
+ */
+export function copyJson<T>(value: T): T {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map(copyJson) as T;
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) copy[key] = copyJson((value as Record<string, unknown>)[key]);
+  return copy as T;
+}
+
 /** The error every store throws when it cannot be reached. */
 export function storeUnavailable(what: string, cause?: unknown): VmproError {
   return new VmproError(

@@ -73,7 +73,7 @@ describe.skipIf(!url)('redis store (needs a real Redis: set REDIS_URL)', () => {
   }
 
   describe.each(Object.keys(clientKinds) as (keyof typeof clientKinds)[])('with %s', (kind) => {
-    it('returns what was created, under `${prefix}s:${key}`, and null for an unknown key', async () => {
+    it('returns what was created, under <prefix>s:<key>, and null for an unknown key', async () => {
       const prefix = nextPrefix();
       const store = await openStore(kind, prefix);
       const record = makeRecord(Date.now());

@@ -4,7 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { VmproError } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
-import { describeError, keyTag, parseSessionRecord, storeUnavailable } from './record.js';
+import { copyJson, describeError, keyTag, parseSessionRecord, storeUnavailable } from './record.js';
 import type { SessionRecord, SessionStore, StoreLock } from './types.js';
 
 /**
@@ -62,15 +62,17 @@ return {v, redis.call('PTTL', KEYS[1])}
 `);
 
 /**
- * KEYS: record, sub index, [sid index]. ARGV: json, ttl ms, hash, channel, [expected version].
- * Writes the record, indexes it (index TTL never shorter than the record's), publishes the hash.
+ * KEYS: record, sub index, [sid index].
+ * ARGV: json, ttl ms, hash, channel, invalidation message, [expected version].
+ * Writes the record, indexes it (index TTL never shorter than the record's), publishes
+ * `w:${version}:${hash}`.
  */
 const WRITE = script(`
-if ARGV[5] then
+if ARGV[6] then
   local cur = redis.call('GET', KEYS[1])
   if not cur then return 0 end
   local ok, obj = pcall(cjson.decode, cur)
-  if not ok or type(obj) ~= 'table' or obj['version'] ~= tonumber(ARGV[5]) then return 0 end
+  if not ok or type(obj) ~= 'table' or obj['version'] ~= tonumber(ARGV[6]) then return 0 end
 end
 local ttl = tonumber(ARGV[2])
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
@@ -78,11 +80,11 @@ for i = 2, #KEYS do
   redis.call('SADD', KEYS[i], ARGV[3])
   if redis.call('PTTL', KEYS[i]) < ttl then redis.call('PEXPIRE', KEYS[i], ttl) end
 end
-redis.call('PUBLISH', ARGV[4], ARGV[3])
+redis.call('PUBLISH', ARGV[4], ARGV[5])
 return 1
 `);
 
-/** KEYS: record. ARGV: hash, channel, prefix. Deletes, unindexes, publishes. */
+/** KEYS: record. ARGV: hash, channel, prefix. Deletes, unindexes, publishes `d:${hash}`. */
 const DELETE = script(`
 local cur = redis.call('GET', KEYS[1])
 if cur then
@@ -95,7 +97,7 @@ if cur then
   end
   redis.call('DEL', KEYS[1])
 end
-redis.call('PUBLISH', ARGV[2], ARGV[1])
+redis.call('PUBLISH', ARGV[2], 'd:' .. ARGV[1])
 return 1
 `);
 
@@ -159,17 +161,23 @@ function isListener(value: unknown): value is Listener {
   return typeof candidate.on === 'function' && typeof candidate.subscribe === 'function';
 }
 
+/** One read from Redis in flight: what happened to its key meanwhile decides whether it may be cached. */
 interface Ticket {
   epoch: number;
+  /** The key was deleted (or written with an unknown version) meanwhile. */
   stale: boolean;
+  /** The highest version written meanwhile: an older read must not be cached. */
+  minVersion: number;
 }
 
 /**
  * Keeps the local cache coherent with Redis.
  *
- * Every write and delete of any instance runs in a Lua script that also `PUBLISH`es the key's
- * hash on `${prefix}inv`; each instance listens on a second connection (`duplicate()`) and
- * drops the hash from its cache. The cache is used only while the channel is proven to work:
+ * Every write and delete of any instance runs in a Lua script that also `PUBLISH`es on
+ * `${prefix}inv` (`w:${version}:${hash}` for a write, `d:${hash}` for a delete); each instance
+ * listens on a second connection (`duplicate()`) and drops its cached copy unless that copy
+ * is already at least the written version (versions only grow: every write is a CAS on
+ * version + 1). The cache is used only while the channel is proven to work:
  * a heartbeat publishes a probe through the command connection and waits for it to come back
  * on the listening one. Until the first probe returns, after any disconnect or reconnect of
  * the listener, and when a probe is late, the cache is emptied and bypassed. Reads racing an
@@ -182,7 +190,7 @@ interface Ticket {
 class CoherentCache {
   private state: 'down' | 'up' = 'down';
   private epoch = 0;
-  private readonly entries = new Map<string, { json: string; expiresAt: number }>();
+  private readonly entries = new Map<string, { record: SessionRecord; expiresAt: number }>();
   private readonly tickets = new Map<string, Set<Ticket>>();
   private listener: Listener | null = null;
   private expectedProbe: string | null = null;
@@ -311,7 +319,15 @@ class CoherentCache {
       }
       return;
     }
-    this.invalidate(message);
+    if (message.startsWith('d:')) {
+      this.invalidate(message.slice(2));
+      return;
+    }
+    if (message.startsWith('w:')) {
+      const colon = message.indexOf(':', 2);
+      const version = Number(message.slice(2, colon));
+      if (colon > 2 && Number.isInteger(version)) this.invalidate(message.slice(colon + 1), version);
+    }
   }
 
   private markUp(): void {
@@ -330,25 +346,32 @@ class CoherentCache {
     this.entries.clear();
   }
 
-  invalidate(key: string): void {
-    this.entries.delete(key);
-    for (const ticket of this.tickets.get(key) ?? []) ticket.stale = true;
+  /** `version`: the key was written with this version; without it, deleted (or unknown). */
+  invalidate(key: string, version?: number): void {
+    const entry = this.entries.get(key);
+    if (entry !== undefined && (version === undefined || entry.record.version < version))
+      this.entries.delete(key);
+    for (const ticket of this.tickets.get(key) ?? []) {
+      if (version === undefined) ticket.stale = true;
+      else ticket.minVersion = Math.max(ticket.minVersion, version);
+    }
   }
 
-  read(key: string): string | undefined {
+  /** A copy of the cached record, if the cache is usable and holds a live one. */
+  read(key: string): SessionRecord | undefined {
     if (this.state !== 'up') return undefined;
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
     this.entries.delete(key);
     if (entry.expiresAt <= Date.now()) return undefined;
     this.entries.set(key, entry);
-    return entry.json;
+    return copyJson(entry.record);
   }
 
   /** Call before reading from Redis; pass to `fill` afterwards. */
   ticket(key: string): Ticket | null {
     if (this.state !== 'up') return null;
-    const ticket = { epoch: this.epoch, stale: false };
+    const ticket = { epoch: this.epoch, stale: false, minVersion: 0 };
     let set = this.tickets.get(key);
     if (set === undefined) {
       set = new Set();
@@ -358,14 +381,16 @@ class CoherentCache {
     return ticket;
   }
 
-  done(key: string, ticket: Ticket | null, json: string | null, ttlMs: number): void {
+  /** After the read: caches a copy of `record` unless its key changed meanwhile. */
+  done(key: string, ticket: Ticket | null, record: SessionRecord | null, ttlMs: number): void {
     if (ticket === null) return;
     const set = this.tickets.get(key);
     set?.delete(ticket);
     if (set?.size === 0) this.tickets.delete(key);
-    if (json === null || ticket.stale || ticket.epoch !== this.epoch || this.state !== 'up' || ttlMs <= 0)
+    if (record === null || ticket.stale || record.version < ticket.minVersion || ticket.epoch !== this.epoch)
       return;
-    this.entries.set(key, { json, expiresAt: Date.now() + ttlMs });
+    if (this.state !== 'up' || ttlMs <= 0) return;
+    this.entries.set(key, { record: copyJson(record), expiresAt: Date.now() + ttlMs });
     while (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next().value;
       if (oldest === undefined) break;
@@ -487,7 +512,13 @@ export function redisStore(options: RedisStoreOptions): RedisSessionStore {
 
   const write = async (key: string, record: SessionRecord, ttlMs: number, expectedVersion?: number) => {
     cache?.invalidate(key);
-    const args = [JSON.stringify(record), String(Math.max(1, Math.ceil(ttlMs))), key, channel];
+    const args = [
+      JSON.stringify(record),
+      String(Math.max(1, Math.ceil(ttlMs))),
+      key,
+      channel,
+      `w:${record.version}:${key}`,
+    ];
     if (expectedVersion !== undefined) args.push(String(expectedVersion));
     const written = await runScript(WRITE, [recordKey(key), ...indexKeys(record)], args);
     cache?.invalidate(key);
@@ -502,10 +533,7 @@ export function redisStore(options: RedisStoreOptions): RedisSessionStore {
     async get(key, getOptions) {
       if (cache !== null && getOptions?.fresh !== true) {
         const cached = cache.read(key);
-        if (cached !== undefined) {
-          const record = parse(cached);
-          if (record !== null) return record;
-        }
+        if (cached !== undefined) return cached;
       }
       const ticket = cache?.ticket(key) ?? null;
       let reply: unknown;
@@ -521,7 +549,7 @@ export function redisStore(options: RedisStoreOptions): RedisSessionStore {
       }
       const json = String(reply[0]);
       const record = parse(json);
-      cache?.done(key, ticket, record === null ? null : json, Number(reply[1]));
+      cache?.done(key, ticket, record, Number(reply[1]));
       if (record === null) {
         log.warn('unreadable session record in Redis; deleted', { session: keyTag(key) });
         await remove(key).catch((error: unknown) => {

@@ -1,4 +1,5 @@
-import { decodeProtectedHeader } from 'jose';
+import { createCipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { CompactEncrypt, compactDecrypt, decodeProtectedHeader } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { isVmproError } from '../errors.js';
 import { sealJson, unsealJson } from './seal.js';
@@ -80,6 +81,46 @@ describe('sealJson / unsealJson', () => {
     const forged = [Buffer.from(JSON.stringify(decoded)).toString('base64url'), ...rest].join('.');
     c.advance(120_000);
     expect(await unsealJson([SECRET], forged, { purpose: 'session', now: c.now })).toBeNull();
+  });
+
+  it('is a standard JWE: jose opens it with the documented key derivation, and it opens what jose seals', async () => {
+    const key = new Uint8Array(hkdfSync('sha256', SECRET, new Uint8Array(0), 'vmpro-connect session', 32));
+    const sealed = await sealJson([SECRET], payload, { purpose: 'session', maxAgeSec: 60 });
+    const { plaintext } = await compactDecrypt(sealed, key);
+    expect(JSON.parse(new TextDecoder().decode(plaintext))).toEqual(payload);
+    const { kid, iat, exp } = decodeProtectedHeader(sealed);
+    const byJose = await new CompactEncrypt(new TextEncoder().encode(JSON.stringify(payload)))
+      .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', kid, iat, exp })
+      .encrypt(key);
+    expect(await unsealJson([SECRET], byJose, { purpose: 'session' })).toEqual(payload);
+  });
+
+  it('refuses a seal with a truncated authentication tag', async () => {
+    const sealed = await sealJson([SECRET], payload, { purpose: 'session', maxAgeSec: 60 });
+    const parts = sealed.split('.');
+    parts[4] = Buffer.from(parts[4]!, 'base64url').subarray(0, 12).toString('base64url');
+    expect(await unsealJson([SECRET], parts.join('.'), { purpose: 'session' })).toBeNull();
+  });
+
+  it('refuses a correctly encrypted seal that declares critical extensions it does not understand', async () => {
+    const key = hkdfSync('sha256', SECRET, new Uint8Array(0), 'vmpro-connect session', 32);
+    const { kid, iat, exp } = decodeProtectedHeader(
+      await sealJson([SECRET], 1, { purpose: 'session', maxAgeSec: 60 }),
+    );
+    const seal = (extra: Record<string, unknown>) => {
+      const header = Buffer.from(
+        JSON.stringify({ alg: 'dir', enc: 'A256GCM', kid, iat, exp, ...extra }),
+      ).toString('base64url');
+      const iv = randomBytes(12);
+      const cipher = createCipheriv('aes-256-gcm', Buffer.from(key), iv);
+      cipher.setAAD(Buffer.from(header, 'ascii'));
+      const ciphertext = Buffer.concat([cipher.update('{"ok":true}'), cipher.final()]);
+      return [header, '', iv, ciphertext, cipher.getAuthTag()]
+        .map((part) => (typeof part === 'string' ? part : part.toString('base64url')))
+        .join('.');
+    };
+    expect(await unsealJson([SECRET], seal({}), { purpose: 'session' })).toEqual({ ok: true });
+    expect(await unsealJson([SECRET], seal({ crit: ['x'], x: 1 }), { purpose: 'session' })).toBeNull();
   });
 
   it('returns null, never throws, for garbage input', async () => {

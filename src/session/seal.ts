@@ -6,9 +6,13 @@
  * is never a session cookie). The key's short hash is the JWE `kid`, so opening picks the right
  * secret of the list without trial decryption. `iat` and `exp` live in the protected header,
  * which AES-GCM authenticates.
+ *
+ * Sealing uses jose. Opening — on every request for the cookie store — decrypts the same
+ * standard JWE with `node:crypto` directly: a synchronous AES-256-GCM decipher is more than ten
+ * times faster than jose's WebCrypto round trip for a 7 KB session.
  */
-import { createHash, hkdfSync } from 'node:crypto';
-import { CompactEncrypt, compactDecrypt, decodeProtectedHeader } from 'jose';
+import { createDecipheriv, createHash, hkdfSync } from 'node:crypto';
+import { CompactEncrypt } from 'jose';
 import { VmproError } from '../errors.js';
 
 interface DerivedKey {
@@ -19,7 +23,7 @@ interface DerivedKey {
 const derivedKeys = new Map<string, DerivedKey>();
 const MAX_CACHED_KEYS = 256;
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
 /** A seal larger than this is not ours (and not worth decrypting). */
 const MAX_SEALED_LENGTH = 256 * 1024;
 /** Tolerated clock difference for `iat` in the future (several servers). */
@@ -105,21 +109,40 @@ export async function unsealJson<T>(
   assertPurpose(options.purpose);
   if (typeof sealed !== 'string' || sealed.length === 0 || sealed.length > MAX_SEALED_LENGTH) return null;
   try {
-    const header = decodeProtectedHeader(sealed);
-    if (header.alg !== 'dir' || header.enc !== 'A256GCM' || typeof header.kid !== 'string') return null;
-    const candidate = secrets
-      .map((secret) => deriveKey(secret, options.purpose))
-      .find((k) => k.kid === header.kid);
+    const parts = sealed.split('.');
+    // Only the header's characters matter beyond decoding: it is authenticated as sent. The
+    // other parts decode to the bytes AES-GCM authenticates (checking 7 KB by regex costs more
+    // than decrypting it).
+    if (parts.length !== 5 || !BASE64URL.test(parts[0]!)) return null;
+    const [encodedHeader, encryptedKey, iv, ciphertext, tag] = parts as [
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
+    const header: unknown = JSON.parse(Buffer.from(encodedHeader, 'base64url').toString('utf8'));
+    if (typeof header !== 'object' || header === null) return null;
+    const { alg, enc, kid, iat, exp, crit, zip } = header as Record<string, unknown>;
+    if (alg !== 'dir' || enc !== 'A256GCM' || typeof kid !== 'string' || encryptedKey !== '') return null;
+    if (crit !== undefined || zip !== undefined || typeof iat !== 'number' || typeof exp !== 'number')
+      return null;
+    const candidate = secrets.map((secret) => deriveKey(secret, options.purpose)).find((k) => k.kid === kid);
     if (candidate === undefined) return null;
-    const { plaintext, protectedHeader } = await compactDecrypt(sealed, candidate.key, {
-      keyManagementAlgorithms: ['dir'],
-      contentEncryptionAlgorithms: ['A256GCM'],
-    });
-    const { iat, exp } = protectedHeader as { iat?: unknown; exp?: unknown };
-    if (typeof iat !== 'number' || typeof exp !== 'number') return null;
+    const ivBytes = Buffer.from(iv, 'base64url');
+    const tagBytes = Buffer.from(tag, 'base64url');
+    if (ivBytes.length !== 12 || tagBytes.length !== 16) return null;
+    const decipher = createDecipheriv('aes-256-gcm', candidate.key, ivBytes, { authTagLength: 16 });
+    // The protected header, as sent, is the additional authenticated data (RFC 7516 §5.1).
+    decipher.setAAD(Buffer.from(encodedHeader, 'ascii'));
+    decipher.setAuthTag(tagBytes);
+    const plaintext = Buffer.concat([
+      decipher.update(Buffer.from(ciphertext, 'base64url')),
+      decipher.final(),
+    ]);
     const nowSec = (options.now ?? Date.now)() / 1000;
     if (nowSec >= exp || iat > nowSec + IAT_SKEW_SEC) return null;
-    return JSON.parse(decoder.decode(plaintext)) as T;
+    return JSON.parse(plaintext.toString('utf8')) as T;
   } catch {
     return null;
   }

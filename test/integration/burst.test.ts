@@ -42,7 +42,9 @@ function refreshCount(): number {
 async function burst(origins: string[], cookie: string): Promise<number[]> {
   return Promise.all(
     Array.from({ length: BURST }, (_, i) =>
-      fetch(`${origins[i % origins.length]}/api/vms`, { headers: { cookie, accept: 'application/json' } }).then(async (r) => {
+      fetch(`${origins[i % origins.length]}/api/vms`, {
+        headers: { cookie, accept: 'application/json' },
+      }).then(async (r) => {
         await r.body?.cancel();
         return r.status;
       }),
@@ -71,9 +73,19 @@ describe('a burst of 50 requests with an expired access token', () => {
         clients.push(client);
         return redisStore({ client, prefix });
       };
-      const a = await startApp('web', emulator, { now, session: { secrets: [TEST_SECRET], store: makeStore() } }, 'burst-app');
+      const a = await startApp(
+        'web',
+        emulator,
+        { now, session: { secrets: [TEST_SECRET], store: makeStore() } },
+        'burst-app',
+      );
       apps.push(a);
-      const b = await startApp('web', emulator, { now, session: { secrets: [TEST_SECRET], store: makeStore() } }, 'burst-app');
+      const b = await startApp(
+        'web',
+        emulator,
+        { now, session: { secrets: [TEST_SECRET], store: makeStore() } },
+        'burst-app',
+      );
       apps.push(b);
       const browser = new TestBrowser();
       await signIn(browser, a.origin);

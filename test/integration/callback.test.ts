@@ -28,7 +28,11 @@ async function loginAtEmulator(browser: TestBrowser, authorizationUrl: URL, user
   const sso = page.headers.get('location');
   if (page.status === 302 && sso) return new URL(sso, authorizationUrl).href; // already signed in at the login server
   const { action, hidden } = parseLoginForm(await page.text(), authorizationUrl.href);
-  const posted = await browser.postForm(action, { ...hidden, username: user, password: user }, authorizationUrl.href);
+  const posted = await browser.postForm(
+    action,
+    { ...hidden, username: user, password: user },
+    authorizationUrl.href,
+  );
   const location = posted.headers.get('location');
   expect(location).toBeTruthy();
   return new URL(location ?? '', action).href;
@@ -177,9 +181,15 @@ describe('the callback', () => {
     await startLogin(browser);
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.tuple(fc.constantFrom('code', 'state', 'iss', 'error', 'session_state', 'x', 'id_token'), fc.string()), {
-          maxLength: 5,
-        }),
+        fc.array(
+          fc.tuple(
+            fc.constantFrom('code', 'state', 'iss', 'error', 'session_state', 'x', 'id_token'),
+            fc.string(),
+          ),
+          {
+            maxLength: 5,
+          },
+        ),
         async (pairs) => {
           const query = new URLSearchParams(pairs).toString();
           const r = await browser.request(`${app.origin}/auth/callback?${query}`);
@@ -229,7 +239,9 @@ describe('back-channel logout', () => {
   it('ends the sessions of a user logged out at the login server', async () => {
     const browser = new TestBrowser();
     await signIn(browser, app.origin);
-    expect((await browser.request(`${app.origin}/me`, { headers: { accept: 'application/json' } })).status).toBe(200);
+    expect(
+      (await browser.request(`${app.origin}/me`, { headers: { accept: 'application/json' } })).status,
+    ).toBe(200);
     await emulator.logoutUser('demo');
     const r = await browser.request(`${app.origin}/me`, { headers: { accept: 'application/json' } });
     expect(r.status).toBe(401);
@@ -244,6 +256,8 @@ describe('back-channel logout', () => {
       body: new URLSearchParams({ logout_token: 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.' }),
     });
     expect(r.status).toBe(400);
-    expect((await browser.request(`${app.origin}/me`, { headers: { accept: 'application/json' } })).status).toBe(200);
+    expect(
+      (await browser.request(`${app.origin}/me`, { headers: { accept: 'application/json' } })).status,
+    ).toBe(200);
   });
 });

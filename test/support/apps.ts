@@ -105,7 +105,9 @@ export async function startApp(
       const s = await request.vmpro.requireSession();
       return { sub: s.user.sub, name: s.user.name };
     });
-    app.get('/api/vms', { preHandler: vmpro.requireLogin() }, async (request) => request.vmpro.api.vms.list());
+    app.get('/api/vms', { preHandler: vmpro.requireLogin() }, async (request) =>
+      request.vmpro.api.vms.list(),
+    );
     await app.ready();
     listener = (req, res) => app.routing(req, res);
     closeApp = () => app.close();

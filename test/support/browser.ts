@@ -26,8 +26,8 @@ export class TestBrowser {
 
   private store(url: string, response: Response): void {
     const origin = new URL(url).origin;
-    let jar = this.cookies.get(origin);
-    if (!jar) this.cookies.set(origin, (jar = new Map()));
+    const jar = this.cookies.get(origin) ?? new Map<string, string>();
+    this.cookies.set(origin, jar);
     for (const line of response.headers.getSetCookie()) {
       const [pair = '', ...attrs] = line.split(';');
       const eq = pair.indexOf('=');
@@ -52,7 +52,11 @@ export class TestBrowser {
   }
 
   /** Follows redirects (GET) until a non-redirect, or until `stopAt(url)` says stop before requesting it. */
-  async follow(url: string, init: RequestInit = {}, stopAt?: (url: string) => boolean): Promise<{ url: string; response: Response | null }> {
+  async follow(
+    url: string,
+    init: RequestInit = {},
+    stopAt?: (url: string) => boolean,
+  ): Promise<{ url: string; response: Response | null }> {
     let current = url;
     let response = await this.request(current, init);
     for (let i = 0; i < 20; i++) {
@@ -81,7 +85,10 @@ export class TestBrowser {
 }
 
 /** The login form's action URL and hidden fields, from the emulator's (or any simple) login page. */
-export function parseLoginForm(html: string, pageUrl: string): { action: string; hidden: Record<string, string> } {
+export function parseLoginForm(
+  html: string,
+  pageUrl: string,
+): { action: string; hidden: Record<string, string> } {
   const form = /<form[^>]*action="([^"]*)"[^>]*>([\s\S]*?)<\/form>/i.exec(html);
   if (!form) throw new Error(`no login form on ${pageUrl}`);
   const hidden: Record<string, string> = {};
@@ -117,7 +124,7 @@ export async function signIn(
 ): Promise<{ finalUrl: string; response: Response | null }> {
   const start = `${appOrigin}/auth/login?returnTo=${encodeURIComponent(returnTo)}`;
   const toLoginPage = await browser.follow(start);
-  if (!toLoginPage.response || toLoginPage.response.status !== 200) {
+  if (toLoginPage.response?.status !== 200) {
     throw new Error(`expected the login page, got ${toLoginPage.response?.status} at ${toLoginPage.url}`);
   }
   const { action, hidden } = parseLoginForm(await toLoginPage.response.text(), toLoginPage.url);

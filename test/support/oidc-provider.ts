@@ -15,9 +15,34 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
-import Provider from 'oidc-provider';
 
 export const REALM_PATH = '/auth/realms/platform';
+
+// oidc-provider ships no type declarations: the few parts used here, typed by hand.
+interface Grant {
+  addOIDCScope(scope: string): void;
+  save(): Promise<string>;
+}
+interface ProviderContext {
+  oidc: {
+    client?: { clientId: string };
+    session?: { accountId?: string };
+    provider: { Grant: new (init: { clientId: string; accountId: string }) => Grant };
+  };
+}
+interface ProviderClient {
+  grantTypeAllowed(type: string): boolean;
+}
+interface ProviderInstance {
+  callback(): (req: IncomingMessage, res: ServerResponse) => void;
+}
+type ProviderConstructor = new (issuer: string, configuration: Record<string, unknown>) => ProviderInstance;
+
+async function loadProvider(): Promise<ProviderConstructor> {
+  const specifier: string = 'oidc-provider';
+  const module = (await import(specifier)) as { default: ProviderConstructor };
+  return module.default;
+}
 
 export interface StartedOidcProvider {
   /** `http://127.0.0.1:PORT`: the API base for WebFinger. */
@@ -62,6 +87,7 @@ export async function startOidcProvider(options: OidcProviderOptions = {}): Prom
     use: 'sig',
   };
 
+  const Provider = await loadProvider();
   const provider = new Provider(issuer, {
     clients: [
       {
@@ -85,7 +111,7 @@ export async function startOidcProvider(options: OidcProviderOptions = {}): Prom
       Session: 3600,
       Interaction: 600,
     },
-    findAccount: async (_ctx, sub) => ({
+    findAccount: async (_ctx: ProviderContext, sub: string) => ({
       accountId: sub,
       claims: async () => ({ sub, preferred_username: sub, name: `User ${sub}` }),
     }),
@@ -105,9 +131,10 @@ export async function startOidcProvider(options: OidcProviderOptions = {}): Prom
       revocation: '/protocol/openid-connect/revoke',
     },
     // Like Keycloak: a refresh token for every code grant, without offline_access.
-    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    issueRefreshToken: async (_ctx: ProviderContext, client: ProviderClient) =>
+      client.grantTypeAllowed('refresh_token'),
     // Like Keycloak for a first-party client: no consent screen.
-    loadExistingGrant: async (ctx) => {
+    loadExistingGrant: async (ctx: ProviderContext) => {
       const { client, session, provider: p } = ctx.oidc;
       if (!client || !session?.accountId) return undefined;
       const grant = new p.Grant({ clientId: client.clientId, accountId: session.accountId });

@@ -1,0 +1,276 @@
+/**
+ * What every benchmark shares: servers under test in child processes (so that the load
+ * generator in this process and the server never share an event loop), autocannon runs,
+ * interleaved rounds with medians, and the figures every benchmark returns.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import autocannon from 'autocannon';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** One printed figure: a ratio (or count) measured in this run, with its target. */
+export interface Figure {
+  bench: string;
+  label: string;
+  value: number | null;
+  /** Human-readable target, e.g. `≥ 0.85`; `report only` when there is none. */
+  target: string;
+  /** `null` when there is no target or the figure could not be measured. */
+  met: boolean | null;
+  /** Why the figure is missing, or anything the reader must know next to it. */
+  note?: string;
+  digits?: number;
+}
+
+export const envNumber = (name: string, fallback: number): number => {
+  const value = Number(process.env[name]);
+  return Number.isFinite(value) && value > 0 ? value : fallback;
+};
+
+/** Rounds per route, seconds per measurement, seconds of warm-up per route, connections. */
+export const LOAD = {
+  rounds: envNumber('BENCH_ROUNDS', 5),
+  seconds: envNumber('BENCH_SECONDS', 2),
+  warmupSeconds: envNumber('BENCH_WARMUP', 2),
+  connections: envNumber('BENCH_CONNECTIONS', 10),
+};
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  if (sorted.length === 0) return Number.NaN;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/** A server under test, running in its own process. */
+export interface ChildServer<T> {
+  /** The JSON line the child printed when ready (its URL, session cookie, …). */
+  info: T;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Spawns `node --import tsx <script>` and waits for the JSON line `{"ready":true,…}` on its
+ * stdout. The child exits on SIGTERM or when its stdin closes (so it also ends when this process
+ * dies). With `BENCH_CPU_PROF=<dir>` the child writes a V8 CPU profile there when it exits.
+ */
+export async function startChild<T>(
+  script: string,
+  env: Record<string, string | undefined>,
+  label: string,
+  timeoutMs = 60_000,
+): Promise<ChildServer<T>> {
+  const nodeArgs = ['--import', 'tsx'];
+  const profileDir = process.env.BENCH_CPU_PROF;
+  // One directory per server; V8 names each thread's profile (main thread: CPU.….0.001.cpuprofile).
+  if (profileDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${profileDir}/${label}`);
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...nodeArgs, fileURLToPath(new URL(script, pathToFileURL(ROOT)))],
+    {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
+  const stderrTail: string[] = [];
+  createInterface({ input: child.stderr! }).on('line', (line) => {
+    stderrTail.push(line);
+    if (stderrTail.length > 40) stderrTail.shift();
+    if (process.env.BENCH_VERBOSE) process.stderr.write(`[${label}] ${line}\n`);
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  const info = await new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGTERM');
+      reject(
+        new Error(`${label} did not report ready within ${timeoutMs / 1000} s\n${stderrTail.join('\n')}`),
+      );
+    }, timeoutMs);
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      if (!line.startsWith('{')) return;
+      try {
+        const parsed = JSON.parse(line) as { ready?: boolean };
+        if (parsed.ready) {
+          clearTimeout(timer);
+          resolve(parsed as T);
+        }
+      } catch {
+        // not our line
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${label} exited with code ${code} before it was ready:\n${stderrTail.join('\n')}`));
+    });
+  });
+
+  return {
+    info,
+    pid: child.pid!,
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      child.stdin?.end();
+      const code = await Promise.race([exited, sleep(10_000).then(() => 'timeout' as const)]);
+      if (code === 'timeout') child.kill('SIGKILL');
+    },
+  };
+}
+
+/** Stops every child, even when some fail to stop. */
+export async function stopAll(children: Array<ChildServer<unknown> | undefined>): Promise<void> {
+  await Promise.allSettled(children.map((c) => c?.stop()));
+}
+
+export interface LoadTarget {
+  name: string;
+  url: string;
+  headers: Record<string, string>;
+}
+
+export interface RateSample {
+  rps: number;
+  requests: number;
+  non2xx: number;
+  errors: number;
+}
+
+/** Requests/second of one route for `seconds`, with `connections` keep-alive connections. */
+export async function measureRate(
+  target: LoadTarget,
+  seconds: number,
+  connections = LOAD.connections,
+): Promise<RateSample> {
+  const result = await autocannon({
+    url: target.url,
+    headers: target.headers,
+    connections,
+    duration: seconds,
+  });
+  return {
+    rps: result.requests.total / result.duration,
+    requests: result.requests.total,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+  };
+}
+
+export interface RouteResult {
+  name: string;
+  rates: number[];
+  median: number;
+  requests: number;
+  non2xx: number;
+  errors: number;
+}
+
+/**
+ * Measures routes in interleaved rounds (the order alternates each round), after a warm-up
+ * of each, so that drift — JIT, GC, other processes on the machine — hits every route alike.
+ */
+export async function interleave(targets: LoadTarget[], load = LOAD): Promise<RouteResult[]> {
+  for (const target of targets) await measureRate(target, load.warmupSeconds);
+  const results = targets.map((t) => ({
+    name: t.name,
+    rates: [] as number[],
+    requests: 0,
+    non2xx: 0,
+    errors: 0,
+  }));
+  for (let round = 0; round < load.rounds; round++) {
+    const order = targets.map((_, i) => i);
+    if (round % 2 === 1) order.reverse();
+    for (const i of order) {
+      const sample = await measureRate(targets[i]!, load.seconds, load.connections);
+      const r = results[i]!;
+      r.rates.push(sample.rps);
+      r.requests += sample.requests;
+      r.non2xx += sample.non2xx;
+      r.errors += sample.errors;
+    }
+  }
+  return results.map((r) => ({ ...r, median: median(r.rates) }));
+}
+
+export const fmtRate = (rps: number) => `${Math.round(rps).toLocaleString('en-US')} req/s`;
+export const fmt = (value: number | null, digits = 2) =>
+  value === null || Number.isNaN(value) ? 'n/a' : value.toFixed(digits);
+export const verdict = (met: boolean | null) => (met === null ? '' : met ? 'MET' : 'NOT MET');
+
+/** One route's line: median, and the per-round rates so that the spread is visible. */
+export function routeLine(r: RouteResult): string {
+  const rounds = r.rates.map((x) => Math.round(x)).join(', ');
+  return `  ${r.name.padEnd(34)} median ${fmtRate(r.median).padStart(14)}   rounds: ${rounds}`;
+}
+
+/** Prints a loud failure block (non-2xx answers or socket errors during a measurement). */
+export function loudFailure(what: string, r: RouteResult): string[] {
+  if (r.non2xx === 0 && r.errors === 0) return [];
+  return [
+    '',
+    '  !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!',
+    `  !!! FAILURE: ${what}: ${r.non2xx} of ${r.requests} answers were not 2xx, ${r.errors} socket errors/timeouts.`,
+    '  !!! The rate above is not a measurement of the intended route.',
+    '  !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!',
+    '',
+  ];
+}
+
+export function figureLine(f: Figure): string {
+  const value = fmt(f.value, f.digits ?? 2);
+  const met = verdict(f.met);
+  return `  => ${f.label}: ${value}   (target: ${f.target})${met ? `  ${met}` : ''}${f.note ? `  — ${f.note}` : ''}`;
+}
+
+/** A table of figures, for the end of a run. */
+export function summaryTable(figures: Figure[]): string {
+  const rows = figures.map((f) => [
+    f.bench,
+    f.label,
+    fmt(f.value, f.digits ?? 2),
+    f.target,
+    verdict(f.met) || '—',
+    f.note ?? '',
+  ]);
+  const head = ['benchmark', 'figure', 'value', 'target', 'met', 'note'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/** True when `moduleUrl` is the script node was started with. */
+export function isMain(moduleUrl: string): boolean {
+  const entry = process.argv[1];
+  return entry !== undefined && pathToFileURL(entry).href === moduleUrl;
+}
+
+/** Runs a benchmark as a script: prints its figures' table and exits (children are stopped by then). */
+export function runAsScript(title: string, run: () => Promise<Figure[]>): void {
+  run().then(
+    (figures) => {
+      console.log(`\n${title}: summary\n${summaryTable(figures)}`);
+      process.exit(0);
+    },
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}
+
+/** A fixed session secret for every benchmark server (several instances must share it). */
+export const BENCH_SECRET = 'bench-session-secret-0123456789-abcdefghijklmnop';
