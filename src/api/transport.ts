@@ -598,11 +598,11 @@ export class Transport {
         sent = ours;
         for (const hook of hooks.beforeRequest) {
           const result = await hook(sent, context);
-          if (result instanceof Response) {
+          if (isResponseLike(result)) {
             response = result;
             break;
           }
-          if (result instanceof Request) sent = result;
+          if (isRequestLike(result)) sent = result;
         }
         if (response === undefined) {
           url = new URL(sent.url);
@@ -640,7 +640,7 @@ export class Transport {
       }
       for (const hook of hooks.afterResponse) {
         const replaced = await hook(sent as Request, response, context);
-        if (replaced instanceof Response) response = replaced;
+        if (isResponseLike(replaced)) response = replaced;
       }
       status = response.status;
 
@@ -832,4 +832,28 @@ function scrubbed(error: unknown, token: string | undefined): unknown {
   return error instanceof Error && token !== undefined && error.message.includes(token)
     ? new Error(scrub(error.message, token))
     : error;
+}
+
+/**
+ * Duck-typed checks: some servers (e.g. @hono/node-server) replace the global Request/Response
+ * classes, so objects from `fetch` or from user hooks need not be instances of the global ones.
+ */
+function isResponseLike(value: unknown): value is Response {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Response).status === 'number' &&
+    typeof (value as Response).headers?.get === 'function' &&
+    typeof (value as Request).method !== 'string'
+  );
+}
+
+function isRequestLike(value: unknown): value is Request {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Request).method === 'string' &&
+    typeof (value as Request).url === 'string' &&
+    typeof (value as Request).headers?.get === 'function'
+  );
 }

@@ -463,7 +463,15 @@ export function createVmproAuth(input: VmproAuthOptions): VmproAuth {
       tokens,
       tokenSource,
       get api() {
-        api ??= createVmproApiClient({ baseUrl: options.apiBase, tokenSource, fetch: input.fetch, logger });
+        // Inside a web request, wait little for the API: one retry, and a Retry-After of more
+        // than 3 s goes back to the browser as a 503 with that Retry-After.
+        api ??= createVmproApiClient({
+          baseUrl: options.apiBase,
+          tokenSource,
+          fetch: input.fetch,
+          logger,
+          retry: { limit: 1, maxRetryAfterSec: 3 },
+        });
         return api;
       },
       async fetch(path, init) {
