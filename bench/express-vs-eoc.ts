@@ -5,6 +5,8 @@
  *
  *   npx tsx bench/express-vs-eoc.ts       (BENCH_ROUNDS, BENCH_SECONDS, BENCH_WARMUP, BENCH_CONNECTIONS)
  */
+
+import { prepareLibrary } from './lib/build.js';
 import {
   type ChildServer,
   type Figure,
@@ -30,10 +32,14 @@ interface AppInfo {
 }
 
 export async function run(): Promise<Figure[]> {
-  console.log(`\n## ${BENCH}: authenticated GET /me on one Express 5 app shape, vmpro-connect vs express-openid-connect`);
+  const library = prepareLibrary();
+  console.log(
+    `\n## ${BENCH}: authenticated GET /me on one Express 5 app shape, vmpro-connect vs express-openid-connect`,
+  );
   console.log(
     `   ${LOAD.rounds} interleaved rounds × ${LOAD.seconds} s per app after ${LOAD.warmupSeconds} s warm-up, ${LOAD.connections} connections; each app and the emulator in its own process`,
   );
+  console.log(`   ${library.note}`);
   const label = 'vmpro-connect ÷ express-openid-connect (GET /me)';
   const target = `≥ ${TARGET}`;
   let emulator: ChildServer<{ url: string }> | undefined;
@@ -42,26 +48,54 @@ export async function run(): Promise<Figure[]> {
   try {
     emulator = await startChild<{ url: string }>('bench/servers/emulator.ts', {}, 'emulator');
     [ours, eoc] = await Promise.all([
-      startChild<AppInfo>('bench/servers/express.ts', { BENCH_LIB: 'vmpro', BENCH_EMULATOR_URL: emulator.info.url }, 'express-vmpro'),
-      startChild<AppInfo>('bench/servers/express.ts', { BENCH_LIB: 'eoc', BENCH_EMULATOR_URL: emulator.info.url }, 'express-eoc'),
+      startChild<AppInfo>(
+        'bench/servers/express.ts',
+        { BENCH_LIB: 'vmpro', BENCH_EMULATOR_URL: emulator.info.url },
+        'express-vmpro',
+      ),
+      startChild<AppInfo>(
+        'bench/servers/express.ts',
+        { BENCH_LIB: 'eoc', BENCH_EMULATOR_URL: emulator.info.url },
+        'express-eoc',
+      ),
     ]);
     for (const [name, app] of [
       ['vmpro-connect', ours],
       ['express-openid-connect', eoc],
     ] as const) {
-      console.log(`   ${name}: ${app.info.url} (pid ${app.pid}), session cookie(s) ${app.info.cookieNames.join(', ')}: ${app.info.cookieBytes} bytes`);
+      console.log(
+        `   ${name}: ${app.info.url} (pid ${app.pid}), session cookie(s) ${app.info.cookieNames.join(', ')}: ${app.info.cookieBytes} bytes`,
+      );
     }
     const accept = 'application/json';
     const [a, b] = await interleave([
-      { name: 'vmpro-connect GET /me', url: `${ours.info.url}/me`, headers: { cookie: ours.info.cookie, accept } },
-      { name: 'express-openid-connect GET /me', url: `${eoc.info.url}/me`, headers: { cookie: eoc.info.cookie, accept } },
+      {
+        name: 'vmpro-connect GET /me',
+        url: `${ours.info.url}/me`,
+        headers: { cookie: ours.info.cookie, accept },
+      },
+      {
+        name: 'express-openid-connect GET /me',
+        url: `${eoc.info.url}/me`,
+        headers: { cookie: eoc.info.cookie, accept },
+      },
     ]);
     console.log(routeLine(a!));
     console.log(routeLine(b!));
-    for (const line of [...loudFailure('vmpro-connect GET /me', a!), ...loudFailure('express-openid-connect GET /me', b!)]) console.log(line);
+    for (const line of [
+      ...loudFailure('vmpro-connect GET /me', a!),
+      ...loudFailure('express-openid-connect GET /me', b!),
+    ])
+      console.log(line);
     const ratio = a!.median / b!.median;
     const failed = a!.non2xx + a!.errors + b!.non2xx + b!.errors > 0;
-    const figure: Figure = { bench: BENCH, label, value: failed ? null : ratio, target, met: failed ? false : ratio >= TARGET };
+    const figure: Figure = {
+      bench: BENCH,
+      label,
+      value: failed ? null : ratio,
+      target,
+      met: failed ? false : ratio >= TARGET,
+    };
     if (failed) figure.note = 'FAILED: some /me answers were not 200';
     console.log(figureLine({ ...figure, value: ratio }));
     return [figure];

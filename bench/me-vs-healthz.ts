@@ -3,10 +3,13 @@
  * (session lookup + JSON) against its `GET /healthz` (no session work), per session store —
  * memory, cookie (sealed session in the cookie), Redis (when REDIS_URL is set). The demo runs in
  * a child process with its embedded emulator; the routes are interleaved in rounds and the
- * median rates compared.
+ * median rates compared. For context, a third route on a bench-only listener in the same process
+ * answers the same JSON with no session work (the ceiling any session lookup could reach).
  *
  *   npx tsx bench/me-vs-healthz.ts        (BENCH_ROUNDS, BENCH_SECONDS, BENCH_WARMUP, BENCH_CONNECTIONS)
  */
+
+import { prepareLibrary } from './lib/build.js';
 import {
   BENCH_SECRET,
   type ChildServer,
@@ -28,11 +31,13 @@ const TARGET = 0.85;
 interface DemoInfo {
   url: string;
   cookie: string;
+  referenceUrl: string;
 }
 
 type Store = { name: 'memory' | 'cookie' | 'redis'; env: string | undefined; target: boolean };
 
 export async function run(): Promise<Figure[]> {
+  const library = prepareLibrary();
   const redisUrl = process.env.REDIS_URL;
   const stores: Store[] = [
     { name: 'memory', env: 'memory', target: true },
@@ -43,6 +48,7 @@ export async function run(): Promise<Figure[]> {
   console.log(
     `   ${LOAD.rounds} interleaved rounds × ${LOAD.seconds} s per route after ${LOAD.warmupSeconds} s warm-up, ${LOAD.connections} connections; server in a child process`,
   );
+  console.log(`   ${library.note}`);
   const figures: Figure[] = [];
   for (const store of stores) {
     const label = `${store.name} store: me/healthz`;
@@ -57,31 +63,59 @@ export async function run(): Promise<Figure[]> {
     try {
       demo = await startChild<DemoInfo>(
         'bench/servers/demo.ts',
-        { VMPRO_SESSION_STORE: store.env, VMPRO_SESSION_SECRET: BENCH_SECRET, VMPRO_CLIENT_ID: '', PORT: '0' },
+        {
+          VMPRO_SESSION_STORE: store.env,
+          VMPRO_SESSION_SECRET: BENCH_SECRET,
+          VMPRO_CLIENT_ID: '',
+          PORT: '0',
+        },
         `demo-${store.name}`,
       );
       const headers = { cookie: demo.info.cookie, accept: 'application/json' };
-      const [me, healthz] = await interleave([
+      // The reference route (same JSON, no session) does not depend on the store: measured once.
+      const withReference = store.name === 'memory';
+      const [me, healthz, reference] = await interleave([
         { name: 'GET /me (authenticated)', url: `${demo.info.url}/me`, headers },
         { name: 'GET /healthz', url: `${demo.info.url}/healthz`, headers },
+        ...(withReference
+          ? [{ name: 'reference: same JSON, no session', url: `${demo.info.referenceUrl}/me-json`, headers }]
+          : []),
       ]);
+      const measured = [me!, healthz!, ...(reference ? [reference] : [])];
       const ratio = me!.median / healthz!.median;
-      const failed = me!.non2xx > 0 || me!.errors > 0 || healthz!.non2xx > 0 || healthz!.errors > 0;
+      const failed = measured.some((r) => r.non2xx > 0 || r.errors > 0);
+      const extraUs = Math.round(1e6 / me!.median - 1e6 / (reference ?? healthz!).median);
       const figure: Figure = {
         bench: BENCH,
         label,
         value: failed ? null : ratio,
         target,
         met: failed ? false : store.target ? ratio >= TARGET : null,
+        note: failed
+          ? `FAILED: /me non-2xx ${me!.non2xx}, errors ${me!.errors + healthz!.errors}`
+          : `/me costs ≈ ${extraUs} µs more server time than ${reference ? 'the same JSON without a session' : '/healthz'}`,
       };
-      if (failed) figure.note = `FAILED: /me non-2xx ${me!.non2xx}, errors ${me!.errors + healthz!.errors}`;
       console.log(`\n### ${store.name} store (pid ${demo.pid})`);
-      console.log(routeLine(me!));
-      console.log(routeLine(healthz!));
-      for (const line of [...loudFailure('GET /me', me!), ...loudFailure('GET /healthz', healthz!)]) console.log(line);
-      console.log(`  (/me: ${me!.requests} requests, all 200: ${me!.non2xx === 0 && me!.errors === 0 ? 'yes' : 'NO'})`);
+      for (const r of measured) console.log(routeLine(r));
+      for (const r of measured) for (const line of loudFailure(r.name, r)) console.log(line);
+      console.log(
+        `  (/me: ${me!.requests} requests, all 200: ${me!.non2xx === 0 && me!.errors === 0 ? 'yes' : 'NO'})`,
+      );
       console.log(figureLine({ ...figure, value: ratio }));
       figures.push(figure);
+      if (reference) {
+        // Context: the same JSON answer without any session work, on the same stack and process.
+        const ceiling: Figure = {
+          bench: BENCH,
+          label: 'ceiling: (same JSON, no session)/healthz',
+          value: reference.median / healthz!.median,
+          target: 'report only',
+          met: null,
+          note: 'what /me/healthz would be if the session work were free',
+        };
+        console.log(figureLine(ceiling));
+        figures.push(ceiling);
+      }
     } catch (error) {
       const note = `FAILED to run: ${(error as Error).message.split('\n')[0]}`;
       console.log(`\n### ${store.name} store — ${note}`);

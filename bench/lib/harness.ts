@@ -33,7 +33,7 @@ export const envNumber = (name: string, fallback: number): number => {
 export const LOAD = {
   rounds: envNumber('BENCH_ROUNDS', 5),
   seconds: envNumber('BENCH_SECONDS', 2),
-  warmupSeconds: envNumber('BENCH_WARMUP', 2),
+  warmupSeconds: envNumber('BENCH_WARMUP', 1),
   connections: envNumber('BENCH_CONNECTIONS', 10),
 };
 
@@ -72,6 +72,9 @@ export async function startChild<T>(
   timeoutMs = 60_000,
 ): Promise<ChildServer<T>> {
   const nodeArgs = ['--import', 'tsx'];
+  // The compiled library instead of tsx-transpiled sources (see build.ts and use-build.mjs).
+  if (process.env.BENCH_BUILD_DIR)
+    nodeArgs.push('--import', pathToFileURL(`${ROOT}bench/lib/use-build.mjs`).href);
   const profileDir = process.env.BENCH_CPU_PROF;
   // One directory per server; V8 names each thread's profile (main thread: CPU.….0.001.cpuprofile).
   if (profileDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${profileDir}/${label}`);

@@ -67,7 +67,7 @@ export async function browserLogin(
 ): Promise<TestBrowser> {
   const browser = new TestBrowser();
   const toForm = await browser.follow(startUrl);
-  if (!toForm.response || toForm.response.status !== 200) {
+  if (toForm.response?.status !== 200) {
     throw new Error(`expected the login form, got ${toForm.response?.status} at ${toForm.url}`);
   }
   const { action, hidden } = parseLoginForm(await toForm.response.text(), toForm.url);

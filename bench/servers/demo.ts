@@ -8,15 +8,22 @@
  *   VMPRO_CLIENT_SECRET) there with its own callback before logging in.
  * - `BENCH_LOGINS`: how many sessions to log in as demo/demo (default 1; each in a new browser).
  *
- * Prints `{"ready":true,"url","origin","emulatorUrl","cookies":[…],"cookie"}` — `url` is the
- * 127.0.0.1 address to load, `cookies` one Cookie header per session.
+ * Prints `{"ready":true,"url","origin","emulatorUrl","cookies":[…],"cookie","referenceUrl"}` —
+ * `url` is the 127.0.0.1 address to load, `cookies` one Cookie header per session.
+ *
+ * `referenceUrl` is a second, bench-only listener in the same process: a Hono app with one route,
+ * `GET /me-json`, answering what the first session's `/me` answered (same JSON, same headers) with
+ * no session work at all — the ceiling any session lookup could reach on this stack.
  */
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
 import { startDemo } from '../../src/demo/server.js';
 import type { EmulatorOptions } from '../../src/emulator/index.js';
 import { announceReady, assertAuthenticated, browserLogin, registerClient, runChild } from './child.js';
 
 runChild(async () => {
-  const env = { ...process.env, PORT: process.env.PORT ?? '0' };
+  const env: Record<string, string | undefined> = { ...process.env, PORT: process.env.PORT ?? '0' };
   const emulator = JSON.parse(process.env.BENCH_EMULATOR_OPTIONS ?? '{}') as EmulatorOptions;
   const demo = await startDemo({ env, emulator });
   const url = `http://127.0.0.1:${demo.port}`;
@@ -33,13 +40,22 @@ runChild(async () => {
   }
 
   const cookies: string[] = [];
+  let firstMe: unknown = null;
   for (let i = 0; i < logins; i++) {
     // The demo's redirect URI is on its own origin (http://localhost:PORT); log in there.
     const browser = await browserLogin(`${demo.url}/auth/login?returnTo=%2Fme`);
     const cookie = browser.cookieHeader(demo.url);
-    await assertAuthenticated(`${url}/me`, cookie);
+    const me = await assertAuthenticated(`${url}/me`, cookie);
+    firstMe ??= me;
     cookies.push(cookie);
   }
+
+  const reference = new Hono();
+  reference.get('/me-json', (c) => c.json(firstMe, 200, { 'cache-control': 'no-store' }));
+  const referenceServer = serve({ fetch: reference.fetch, port: 0, hostname: '127.0.0.1' });
+  await new Promise<void>((resolve) => referenceServer.once('listening', () => resolve()));
+  const referenceUrl = `http://127.0.0.1:${(referenceServer.address() as AddressInfo).port}`;
+
   announceReady(
     {
       url,
@@ -47,7 +63,11 @@ runChild(async () => {
       emulatorUrl: demo.emulator?.url ?? registerAt ?? null,
       cookies,
       cookie: cookies[0] ?? null,
+      referenceUrl,
     },
-    () => demo.close(),
+    async () => {
+      referenceServer.close();
+      await demo.close();
+    },
   );
 });

@@ -1,0 +1,59 @@
+/**
+ * Compiles the library once per benchmark run with the project's own TypeScript
+ * (`tsc -p tsconfig.build.json`, without type-checking) into a temporary directory, so that the
+ * servers under test run the code as it is published (see use-build.mjs). Falls back to the
+ * sources through tsx, with a printed note, when the build fails or `BENCH_FROM_SOURCE=1`.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from './harness.js';
+
+export interface LibraryBuild {
+  mode: 'build' | 'source';
+  note: string;
+}
+
+export function prepareLibrary(): LibraryBuild {
+  const existing = process.env.BENCH_BUILD_DIR;
+  if (existing && existsSync(join(existing, 'index.js'))) {
+    return { mode: 'build', note: 'library: compiled build (tsc), shared with the calling run' };
+  }
+  if (process.env.BENCH_FROM_SOURCE) {
+    delete process.env.BENCH_BUILD_DIR;
+    return { mode: 'source', note: 'library: TypeScript sources through tsx (BENCH_FROM_SOURCE is set)' };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'vmpro-bench-build-'));
+  const started = Date.now();
+  const tsc = spawnSync(
+    process.execPath,
+    [
+      join(ROOT, 'node_modules/typescript/bin/tsc'),
+      '-p',
+      join(ROOT, 'tsconfig.build.json'),
+      '--outDir',
+      dir,
+      '--noCheck',
+      '--declaration',
+      'false',
+      '--declarationMap',
+      'false',
+      '--sourceMap',
+      'false',
+    ],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
+  if (tsc.status !== 0 || !existsSync(join(dir, 'index.js'))) {
+    rmSync(dir, { recursive: true, force: true });
+    const why = (tsc.stdout || tsc.stderr || `exit code ${tsc.status}`).split('\n').slice(0, 3).join(' | ');
+    return { mode: 'source', note: `library: TypeScript sources through tsx — the build failed (${why})` };
+  }
+  writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
+  process.env.BENCH_BUILD_DIR = dir;
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return {
+    mode: 'build',
+    note: `library: compiled build (tsc -p tsconfig.build.json, ${((Date.now() - started) / 1000).toFixed(1)} s)`,
+  };
+}

@@ -1,0 +1,19 @@
+/** Module hooks for use-build.mjs: `src/**.ts` → the compiled `.js`; bare imports from the build resolve from the project. */
+let src = '';
+let out = '';
+let root = '';
+
+export function initialize(data) {
+  ({ src, out, root } = data);
+}
+
+export async function resolve(specifier, context, next) {
+  const fromBuild = context.parentURL?.startsWith(out);
+  const bare = !/^(\.|\/|node:|file:|data:)/.test(specifier);
+  const result = await next(specifier, fromBuild && bare ? { ...context, parentURL: root } : context);
+  if (result.url.startsWith(src) && result.url.endsWith('.ts')) {
+    return { ...result, url: `${out}${result.url.slice(src.length, -3)}.js`, format: 'module' };
+  }
+  if (result.url.startsWith(out)) return { ...result, format: 'module' };
+  return result;
+}
