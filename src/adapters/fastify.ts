@@ -14,8 +14,8 @@
  * ```
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
-import type { VmproAuth, VmproContext } from '../http/index.js';
-import { toWebRequest } from './node-request.js';
+import type { RequestLike, VmproAuth, VmproContext } from '../http/index.js';
+import { nodeRequestLike, toWebRequest } from './node-request.js';
 
 export type { VmproContext } from '../http/index.js';
 
@@ -47,13 +47,9 @@ async function sendReply(reply: FastifyReply, response: Response): Promise<Fasti
   return reply.send(body);
 }
 
-function lightRequest(request: FastifyRequest, appOrigin: string): Request {
-  const headers = new Headers();
-  for (const name of ['cookie', 'accept', 'sec-fetch-mode']) {
-    const value = request.headers[name];
-    if (typeof value === 'string') headers.set(name, value);
-  }
-  return new Request(new URL(request.url, appOrigin), { method: request.method, headers });
+/** The request as the session lookup sees it, without building a Web `Request` (hot path). */
+function lightRequest(request: FastifyRequest, appOrigin: string): RequestLike {
+  return nodeRequestLike(appOrigin + request.url, request.method, request.headers);
 }
 
 /** Creates the Fastify adapter over the framework-neutral handlers. */

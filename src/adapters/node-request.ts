@@ -1,4 +1,5 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { RequestLike } from '../http/index.js';
 
 /**
  * Builds a Web `Request` from a Node request for the auth handlers. The URL's origin comes from
@@ -52,4 +53,21 @@ async function bodyOf(req: IncomingMessage, parsed: unknown, limit: number): Pro
   }
   // Form bodies are URL-encoded ASCII; the auth routes read nothing else.
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * A {@link RequestLike} over a Node header map: what session lookups read, without building a Web
+ * `Request` or `Headers` (this runs on every request).
+ */
+export function nodeRequestLike(url: string, method: string, headers: IncomingHttpHeaders): RequestLike {
+  return {
+    url,
+    method,
+    headers: {
+      get(name) {
+        const value = headers[name.toLowerCase()];
+        return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+      },
+    },
+  };
 }

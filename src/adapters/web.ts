@@ -14,7 +14,9 @@
  * app.get('/videos', vmpro.honoRequireLogin(), async (c) => c.json(await c.get('vmpro').api.vms.list()));
  * ```
  */
-import type { SetCookieSink, VmproAuth, VmproContext } from '../http/index.js';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { RequestLike, SetCookieSink, VmproAuth, VmproContext } from '../http/index.js';
+import { nodeRequestLike } from './node-request.js';
 
 export type { VmproContext } from '../http/index.js';
 
@@ -24,6 +26,8 @@ export type WebHandler = (request: Request, vmpro: VmproContext) => Response | P
 /** The small structural part of a Hono context this adapter uses (Hono is a type-only import). */
 interface HonoLikeContext {
   req: { raw: Request };
+  /** On @hono/node-server: the Node request, whose headers are cheaper to read than `raw.headers`. */
+  env?: unknown;
   res: Response;
   set(key: 'vmpro', value: VmproContext): void;
   get(key: 'vmpro'): VmproContext;
@@ -62,10 +66,22 @@ function withCookies(response: Response, cookies: string[]): Response {
 
 /** Creates the web adapter over the framework-neutral handlers. */
 export function vmproWeb(auth: VmproAuth): VmproWeb {
-  function prepare(request: Request): { vmpro: VmproContext; cookies: string[] } {
+  function prepare(request: RequestLike): { vmpro: VmproContext; cookies: string[] } {
     const cookies: string[] = [];
     const sink: SetCookieSink = (c) => cookies.push(c);
     return { vmpro: auth.context(request, sink), cookies };
+  }
+
+  /**
+   * The request as the session lookup sees it. On @hono/node-server, `c.req.raw.headers` builds a
+   * whole `Headers` object on first use; the Node request's header map is already there.
+   */
+  function honoRequest(c: HonoLikeContext): RequestLike {
+    const incoming = (
+      c.env as { incoming?: { headers?: Record<string, string | string[] | undefined> } } | undefined
+    )?.incoming?.headers;
+    if (!incoming) return c.req.raw;
+    return nodeRequestLike(c.req.raw.url, c.req.raw.method, incoming);
   }
 
   async function run(request: Request, handler: WebHandler, guard: boolean): Promise<Response> {
@@ -85,9 +101,12 @@ export function vmproWeb(auth: VmproAuth): VmproWeb {
     requireLogin: (handler: WebHandler) => (request: Request) => run(request, handler, true),
     hono() {
       return async function vmproMiddleware(c: HonoLikeContext, next: HonoLikeNext) {
-        const own = await auth.handle(c.req.raw);
-        if (own) return own;
-        const { vmpro, cookies } = prepare(c.req.raw);
+        const request = honoRequest(c);
+        if (auth.isAuthRoute(request)) {
+          const own = await auth.handle(c.req.raw);
+          if (own) return own;
+        }
+        const { vmpro, cookies } = prepare(request);
         c.set('vmpro', vmpro);
         try {
           await next();
@@ -102,7 +121,7 @@ export function vmproWeb(auth: VmproAuth): VmproWeb {
       return async function vmproRequireLogin(c: HonoLikeContext, next: HonoLikeNext) {
         const vmpro = c.get('vmpro');
         try {
-          if (!(await vmpro.session())) return auth.unauthenticated(c.req.raw);
+          if (!(await vmpro.session())) return auth.unauthenticated(honoRequest(c));
         } catch (error) {
           return auth.errorResponse(c.req.raw, error);
         }

@@ -42,14 +42,13 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
 
   // Listen first, so that port 0 and the redirect URI agree before anything is registered.
   const host = options.host ?? '127.0.0.1';
-  let handler: (request: Request) => Response | Promise<Response> = () =>
+  let handler: (request: Request, env: unknown) => Response | Promise<Response> = () =>
     new Response('starting', { status: 503 });
-  // Keep the global Request/Response classes as they are (the Hono server would swap in its own).
+  // `env` carries the Node request on @hono/node-server; the web adapter reads headers from it.
   const server = serve({
-    fetch: (request) => handler(request),
+    fetch: (request, env) => handler(request, env),
     port: config.port,
     hostname: host,
-    overrideGlobalObjects: false,
   });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
@@ -107,7 +106,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
       logger: options.logger,
     });
     const app = createDemoApp(auth);
-    handler = (request) => app.fetch(request);
+    handler = (request, env) => app.fetch(request, env as Record<string, unknown>);
     banner.unshift(`VideoManager Pro demo: ${appOrigin}/`);
     banner.push(`Session store: ${config.store.kind}`);
     banner.push(...config.warnings.map((w) => `Warning: ${w}`));

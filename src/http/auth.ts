@@ -20,6 +20,17 @@ import { createCookieJar } from './cookies.js';
 import { htmlError, htmlPage, jsonError, mapError, NO_STORE, wantsHtml } from './responses.js';
 import { safeReturnTo } from './return-to.js';
 
+/**
+ * The little of a request that session lookups and the unauthenticated / error answers read.
+ * A Web `Request` fits; adapters pass a cheaper object over their framework's request so that a
+ * session lookup never builds a whole `Request`.
+ */
+export interface RequestLike {
+  readonly url: string;
+  readonly method: string;
+  readonly headers: { get(name: string): string | null };
+}
+
 /** Receives each `Set-Cookie` value a handler produces, as soon as it is produced. */
 export type SetCookieSink = (setCookie: string) => void;
 
@@ -58,11 +69,13 @@ export interface VmproAuth {
   logout(request: Request): Promise<Response>;
   backchannelLogout(request: Request): Promise<Response>;
   /** The per-request context; cookie changes go to `sink` (adapters put them on the response). */
-  context(request: Request, sink: SetCookieSink): VmproContext;
+  context(request: RequestLike, sink: SetCookieSink): VmproContext;
+  /** True when `request` goes to one of the auth routes (a cheap check, no URL parsing). */
+  isAuthRoute(request: RequestLike): boolean;
   /** What a protected route answers without a session: a redirect to login for pages, `401` JSON for API calls. */
-  unauthenticated(request: Request): Response;
+  unauthenticated(request: RequestLike): Response;
   /** Maps any error to the response a user should see (typed code, human message, right status). */
-  errorResponse(request: Request, error: unknown): Response;
+  errorResponse(request: RequestLike, error: unknown): Response;
   /** The protocol client (discovered on first use, retried after a failure). */
   oidc(): Promise<OidcClient>;
   close(): Promise<void>;
@@ -178,13 +191,17 @@ export function createVmproAuth(input: VmproAuthOptions): VmproAuth {
     };
   }
 
-  function errorResponse(request: Request, error: unknown, where: 'callback' | 'other' = 'other'): Response {
+  function errorResponse(
+    request: RequestLike,
+    error: unknown,
+    where: 'callback' | 'other' = 'other',
+  ): Response {
     const mapping = mapError(error, where);
     if (mapping.status >= 500) {
       logger.error('vmpro-connect: request failed', {
         code: mapping.code,
         status: mapping.status,
-        path: new URL(request.url).pathname,
+        path: pathOf(request.url),
         error: isVmproError(error) ? undefined : String((error as Error)?.name ?? error),
       });
     } else {
@@ -414,7 +431,7 @@ export function createVmproAuth(input: VmproAuthOptions): VmproAuth {
     );
   }
 
-  function unauthenticated(request: Request): Response {
+  function unauthenticated(request: RequestLike): Response {
     const url = new URL(request.url);
     if (request.method === 'GET' && wantsHtml(request)) {
       const returnTo = safeReturnTo(url.pathname + url.search);
@@ -428,12 +445,16 @@ export function createVmproAuth(input: VmproAuthOptions): VmproAuth {
     });
   }
 
-  function context(request: Request, sink: SetCookieSink): VmproContext {
-    const jar = createCookieJar(request.headers.get('cookie'), sink);
+  function context(request: RequestLike, sink: SetCookieSink): VmproContext {
+    let jarCache: CookieJar | undefined;
+    const jar = () => {
+      jarCache ??= createCookieJar(request.headers.get('cookie'), sink);
+      return jarCache;
+    };
     let loaded: Promise<SessionRecord | null> | undefined;
     let current: SessionRecord | null = null;
     const session = () => {
-      loaded ??= sessions.load(jar).then((r) => {
+      loaded ??= sessions.load(jar()).then((r) => {
         current = r;
         return r;
       });
@@ -448,7 +469,7 @@ export function createVmproAuth(input: VmproAuthOptions): VmproAuth {
     };
     const tokens = async (opts?: { forceRefresh?: boolean; signal?: AbortSignal }) => {
       const record = current ?? (await requireSession());
-      const fresh = await sessions.freshTokens(jar, record, opts);
+      const fresh = await sessions.freshTokens(jar(), record, opts);
       if (current) current = { ...current, tokens: fresh };
       return fresh;
     };
@@ -492,14 +513,17 @@ export function createVmproAuth(input: VmproAuthOptions): VmproAuth {
     };
   }
 
+  const authPaths = new Set(Object.values(options.routes));
+  const isAuthRoute = (request: RequestLike) => authPaths.has(pathOf(request.url));
+
   async function handle(request: Request): Promise<Response | null> {
-    const path = new URL(request.url).pathname;
+    if (!isAuthRoute(request)) return null;
+    const path = pathOf(request.url);
     const r = options.routes;
     if (path === r.login) return login(request);
     if (path === r.callback) return callback(request);
     if (path === r.logout) return logout(request);
-    if (path === r.backchannelLogout) return backchannelLogout(request);
-    return null;
+    return backchannelLogout(request);
   }
 
   return Object.freeze({
@@ -511,11 +535,24 @@ export function createVmproAuth(input: VmproAuthOptions): VmproAuth {
     logout,
     backchannelLogout,
     context,
+    isAuthRoute,
     unauthenticated,
-    errorResponse: (request: Request, error: unknown) => errorResponse(request, error),
+    errorResponse: (request: RequestLike, error: unknown) => errorResponse(request, error),
     oidc,
     close: () => sessions.close(),
   });
+}
+
+/** The path of an absolute URL string, without parsing the whole URL (hot path). */
+function pathOf(url: string): string {
+  const start = url.indexOf('/', url.indexOf('//') + 2);
+  if (start < 0) return '/';
+  let end = url.length;
+  const q = url.indexOf('?', start);
+  if (q >= 0) end = q;
+  const h = url.indexOf('#', start);
+  if (h >= 0 && h < end) end = h;
+  return url.slice(start, end);
 }
 
 /** Page helper re-exported for apps that want the same look for their own messages. */

@@ -6,6 +6,7 @@
 export {
   createVmproAuth,
   htmlPage,
+  type RequestLike,
   type SetCookieSink,
   type VmproAuth,
   type VmproContext,

@@ -132,7 +132,7 @@ export function htmlError(mapping: ErrorMapping, loginPath: string, extraHeaders
 }
 
 /** True when the client prefers an HTML page (a browser navigation) over JSON. */
-export function wantsHtml(request: Request): boolean {
+export function wantsHtml(request: { headers: { get(name: string): string | null } }): boolean {
   const accept = request.headers.get('accept') ?? '';
   if (accept.includes('application/json')) return false;
   return accept.includes('text/html') || request.headers.get('sec-fetch-mode') === 'navigate';

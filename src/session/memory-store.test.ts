@@ -49,13 +49,15 @@ describe('memoryStore', () => {
     expect(await store.get('k')).toBeNull();
   });
 
-  it('keeps its own copy: mutating a record handed in or out does not change the store', async () => {
+  it('keeps its own copy: a record handed in can change, one handed out is read-only', async () => {
     const store = open();
     const record = makeRecord(Date.now());
     await store.create('k', record, 60_000);
     record.user.name = 'changed after create';
     const read = await store.get('k');
-    read!.tokens.accessToken = 'changed after get';
+    expect(() => {
+      read!.tokens.accessToken = 'changed after get';
+    }).toThrow(TypeError);
     const again = await store.get('k');
     expect(again?.user.name).toBe('Dana Demo');
     expect(again?.tokens.accessToken).not.toBe('changed after get');

@@ -1,6 +1,6 @@
 /** The default store: a bounded in-process map. One process only. */
 import { VmproError } from '../errors.js';
-import { copyJson } from './record.js';
+import { frozenCopy } from './record.js';
 import type { SessionRecord, SessionStore, StoreLock } from './types.js';
 
 interface Entry {
@@ -93,7 +93,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
 
   const put = (key: string, record: SessionRecord, ttlMs: number): void => {
     remove(key);
-    const copy = copyJson(record);
+    const copy = frozenCopy(record);
     entries.set(key, { record: copy, expiresAt: now() + ttlMs });
     addToIndex(bySid, copy.sid, key);
     addToIndex(bySub, copy.user.sub, key);
@@ -119,7 +119,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     kind: 'memory',
     async get(key) {
       const entry = live(key);
-      return entry === undefined ? null : copyJson(entry.record);
+      // Frozen at write: shared by every reader, never copied per read.
+      return entry === undefined ? null : entry.record;
     },
     async create(key, record, ttlMs) {
       put(key, record, ttlMs);

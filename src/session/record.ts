@@ -20,8 +20,21 @@ export function isWellFormedSessionId(value: string): boolean {
  * so that rotating the secrets does not log everybody out; the id's 256 bits make it
  * irreversible.
  */
+const keyCache = new Map<string, string>();
+const KEY_CACHE_MAX = 10_000;
+
+/**
+ * The store key of a session id: its SHA-256, so a store dump yields no usable cookie. Memoised
+ * (bounded), because every request of a session needs it.
+ */
 export function sessionKey(id: string): string {
-  return createHash('sha256').update(id).digest('base64url');
+  let key = keyCache.get(id);
+  if (key === undefined) {
+    key = createHash('sha256').update(id).digest('base64url');
+    if (keyCache.size >= KEY_CACHE_MAX) keyCache.delete(keyCache.keys().next().value as string);
+    keyCache.set(id, key);
+  }
+  return key;
 }
 
 /** A short, non-secret tag of a session for logs. */
@@ -58,15 +71,16 @@ export function parseSessionRecord(value: unknown): SessionRecord | null {
 }
 
 /**
- * A deep copy of a JSON-safe value. Much cheaper than `structuredClone` for session records:
- * strings are immutable, so the kilobytes of tokens are shared, not copied.
+ * A deep-frozen copy of a JSON-safe value: what stores keep, so that what they hand out can be
+ * shared by every reader without copying on each read (the hot path of every request).
  */
-export function copyJson<T>(value: T): T {
+export function frozenCopy<T>(value: T): T {
   if (typeof value !== 'object' || value === null) return value;
-  if (Array.isArray(value)) return value.map(copyJson) as T;
+  if (Object.isFrozen(value)) return value;
+  if (Array.isArray(value)) return Object.freeze(value.map(frozenCopy)) as T;
   const copy: Record<string, unknown> = {};
-  for (const key of Object.keys(value)) copy[key] = copyJson((value as Record<string, unknown>)[key]);
-  return copy as T;
+  for (const key of Object.keys(value)) copy[key] = frozenCopy((value as Record<string, unknown>)[key]);
+  return Object.freeze(copy) as T;
 }
 
 /** The error every store throws when it cannot be reached. */

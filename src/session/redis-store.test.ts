@@ -136,12 +136,15 @@ describe.skipIf(!url)('redis store (needs a real Redis: set REDIS_URL)', () => {
       expect(await admin.exists(`${prefix}s:junk`)).toBe(0);
     });
 
-    it('hands out copies: mutating a record read (even from the cache) does not change the next read', async () => {
+    it('hands out read-only records: mutating one read (even from the cache) throws and changes nothing', async () => {
       const store = await openStore(kind, nextPrefix());
       await store.create('k', makeRecord(Date.now()), 60_000);
       await eventually(() => store.localCacheActive);
+      await store.get('k');
       const first = await store.get('k');
-      first!.user.name = 'mutated';
+      expect(() => {
+        first!.user.name = 'mutated';
+      }).toThrow(TypeError);
       expect((await store.get('k'))?.user.name).toBe('Dana Demo');
     });
 

@@ -4,7 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { VmproError } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
-import { copyJson, describeError, keyTag, parseSessionRecord, storeUnavailable } from './record.js';
+import { describeError, frozenCopy, keyTag, parseSessionRecord, storeUnavailable } from './record.js';
 import type { SessionRecord, SessionStore, StoreLock } from './types.js';
 
 /**
@@ -357,7 +357,7 @@ class CoherentCache {
     }
   }
 
-  /** A copy of the cached record, if the cache is usable and holds a live one. */
+  /** The cached record (deep-frozen, shared), if the cache is usable and holds a live one. */
   read(key: string): SessionRecord | undefined {
     if (this.state !== 'up') return undefined;
     const entry = this.entries.get(key);
@@ -365,7 +365,7 @@ class CoherentCache {
     this.entries.delete(key);
     if (entry.expiresAt <= Date.now()) return undefined;
     this.entries.set(key, entry);
-    return copyJson(entry.record);
+    return entry.record;
   }
 
   /** Call before reading from Redis; pass to `fill` afterwards. */
@@ -390,7 +390,7 @@ class CoherentCache {
     if (record === null || ticket.stale || record.version < ticket.minVersion || ticket.epoch !== this.epoch)
       return;
     if (this.state !== 'up' || ttlMs <= 0) return;
-    this.entries.set(key, { record: copyJson(record), expiresAt: Date.now() + ttlMs });
+    this.entries.set(key, { record: frozenCopy(record), expiresAt: Date.now() + ttlMs });
     while (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next().value;
       if (oldest === undefined) break;
