@@ -77,9 +77,8 @@ export function vmproWeb(auth: VmproAuth): VmproWeb {
    * whole `Headers` object on first use; the Node request's header map is already there.
    */
   function honoRequest(c: HonoLikeContext): RequestLike {
-    const incoming = (
-      c.env as { incoming?: { headers?: Record<string, string | string[] | undefined> } } | undefined
-    )?.incoming?.headers;
+    const incoming = (c.env as { incoming?: { headers?: IncomingHttpHeaders } } | undefined)?.incoming
+      ?.headers;
     if (!incoming) return c.req.raw;
     return nodeRequestLike(c.req.raw.url, c.req.raw.method, incoming);
   }
