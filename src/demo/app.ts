@@ -10,6 +10,8 @@ import { escapeHtml } from '../http/index.js';
 
 type Env = { Variables: { vmpro: VmproContext } };
 
+const JSON_NO_STORE = { 'content-type': 'application/json', 'cache-control': 'no-store' };
+
 const iso = (ms: number | null | undefined) => (typeof ms === 'number' ? new Date(ms).toISOString() : null);
 
 /** Builds the demo app around an auth instance. */
@@ -25,17 +27,16 @@ export function createDemoApp(auth: VmproAuth): Hono<Env> {
   app.get('/me', async (c) => {
     const session = await c.get('vmpro').session();
     if (!session) return auth.unauthenticated(c.req.raw);
-    return c.json(
-      {
-        sub: session.user.sub,
-        name: session.user.name ?? null,
-        email: session.user.email ?? null,
-        accessTokenExpiresAt: iso(session.tokens.accessTokenExpiresAt),
-        refreshTokenExpiresAt: iso(session.tokens.refreshTokenExpiresAt),
-      },
-      200,
-      { 'cache-control': 'no-store' },
-    );
+    // A plain Response with a plain header object: on @hono/node-server this is written out
+    // without building a Headers object (measurably cheaper than c.json with extra headers).
+    const body = JSON.stringify({
+      sub: session.user.sub,
+      name: session.user.name ?? null,
+      email: session.user.email ?? null,
+      accessTokenExpiresAt: iso(session.tokens.accessTokenExpiresAt),
+      refreshTokenExpiresAt: iso(session.tokens.refreshTokenExpiresAt),
+    });
+    return new Response(body, { status: 200, headers: JSON_NO_STORE });
   });
 
   app.get('/api/vms', vmpro.honoRequireLogin(), async (c) => {
