@@ -10,8 +10,6 @@ import { escapeHtml } from '../http/index.js';
 
 type Env = { Variables: { vmpro: VmproContext } };
 
-const JSON_NO_STORE = { 'content-type': 'application/json', 'cache-control': 'no-store' };
-
 const iso = (ms: number | null | undefined) => (typeof ms === 'number' ? new Date(ms).toISOString() : null);
 
 /** Builds the demo app around an auth instance. */
@@ -36,7 +34,11 @@ export function createDemoApp(auth: VmproAuth): Hono<Env> {
       accessTokenExpiresAt: iso(session.tokens.accessTokenExpiresAt),
       refreshTokenExpiresAt: iso(session.tokens.refreshTokenExpiresAt),
     });
-    return new Response(body, { status: 200, headers: JSON_NO_STORE });
+    // A fresh object each time: the server may add to it (e.g. Content-Length).
+    return new Response(body, {
+      status: 200,
+      headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+    });
   });
 
   app.get('/api/vms', vmpro.honoRequireLogin(), async (c) => {
