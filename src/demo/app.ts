@@ -10,7 +10,18 @@ import { escapeHtml } from '../http/index.js';
 
 type Env = { Variables: { vmpro: VmproContext } };
 
-const iso = (ms: number | null | undefined) => (typeof ms === 'number' ? new Date(ms).toISOString() : null);
+/** ISO time of an epoch-ms value; memoised, since every /me of a session asks for the same two. */
+const isoCache = new Map<number, string>();
+function iso(ms: number | null | undefined): string | null {
+  if (typeof ms !== 'number') return null;
+  let text = isoCache.get(ms);
+  if (text === undefined) {
+    text = new Date(ms).toISOString();
+    if (isoCache.size >= 10_000) isoCache.clear();
+    isoCache.set(ms, text);
+  }
+  return text;
+}
 
 /** Builds the demo app around an auth instance. */
 export function createDemoApp(auth: VmproAuth): Hono<Env> {
