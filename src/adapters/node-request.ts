@@ -57,17 +57,29 @@ async function bodyOf(req: IncomingMessage, parsed: unknown, limit: number): Pro
 
 /**
  * A {@link RequestLike} over a Node header map: what session lookups read, without building a Web
- * `Request` or `Headers` (this runs on every request).
+ * `Request` or `Headers` (this runs on every request, so it is one small object).
  */
+class NodeRequestLike implements RequestLike {
+  readonly url: string;
+  readonly method: string;
+  readonly #headers: IncomingHttpHeaders;
+
+  constructor(url: string, method: string, headers: IncomingHttpHeaders) {
+    this.url = url;
+    this.method = method;
+    this.#headers = headers;
+  }
+
+  get headers(): { get(name: string): string | null } {
+    return this;
+  }
+
+  get(name: string): string | null {
+    const value = this.#headers[name.toLowerCase()];
+    return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+  }
+}
+
 export function nodeRequestLike(url: string, method: string, headers: IncomingHttpHeaders): RequestLike {
-  return {
-    url,
-    method,
-    headers: {
-      get(name) {
-        const value = headers[name.toLowerCase()];
-        return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
-      },
-    },
-  };
+  return new NodeRequestLike(url, method, headers);
 }

@@ -45,17 +45,41 @@ export function createCookieJar(
   cookieHeader: string | null | undefined,
   sink: (setCookie: string) => void,
 ): CookieJar {
-  const current = parseCookieHeader(cookieHeader);
-  return {
-    get: (name) => current.get(name),
-    names: () => [...current.keys()],
-    set(name, value, attributes) {
-      sink(serializeSetCookie(name, value, attributes));
-      current.set(name, value);
-    },
-    delete(name, attributes) {
-      sink(serializeSetCookie(name, '', { ...attributes, maxAge: 0 }));
-      current.delete(name);
-    },
-  };
+  return new RequestCookieJar(cookieHeader, sink);
+}
+
+/** One object per request (this runs on every request): the header is parsed on first read. */
+class RequestCookieJar implements CookieJar {
+  #header: string | null | undefined;
+  #current: Map<string, string> | undefined;
+  readonly #sink: (setCookie: string) => void;
+
+  constructor(cookieHeader: string | null | undefined, sink: (setCookie: string) => void) {
+    this.#header = cookieHeader;
+    this.#sink = sink;
+  }
+
+  #cookies(): Map<string, string> {
+    this.#current ??= parseCookieHeader(this.#header);
+    this.#header = undefined;
+    return this.#current;
+  }
+
+  get(name: string): string | undefined {
+    return this.#cookies().get(name);
+  }
+
+  names(): string[] {
+    return [...this.#cookies().keys()];
+  }
+
+  set(name: string, value: string, attributes: CookieAttributes): void {
+    this.#sink(serializeSetCookie(name, value, attributes));
+    this.#cookies().set(name, value);
+  }
+
+  delete(name: string, attributes: CookieAttributes): void {
+    this.#sink(serializeSetCookie(name, '', { ...attributes, maxAge: 0 }));
+    this.#cookies().delete(name);
+  }
 }

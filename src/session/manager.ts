@@ -372,7 +372,13 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       return null;
     }
     const key = sessionKey(id);
-    const stored = await storeCall('read', () => store.get(key));
+    // storeCall inlined: this read runs on every request.
+    let stored: SessionRecord | null;
+    try {
+      stored = await store.get(key);
+    } catch (error) {
+      throw isVmproError(error) ? error : storeUnavailable('read', error);
+    }
     if (stored === null) {
       log.info('unknown or ended session id presented', { session: keyTag(key) });
       clearCookies(jar);
