@@ -2,11 +2,12 @@
  * What a session lookup costs: requests/second of the demo app's authenticated `GET /me`
  * (session lookup + JSON) against its `GET /healthz` (no session work), per session store —
  * memory, cookie (sealed session in the cookie), Redis (when REDIS_URL is set). The demo runs in
- * a child process with its embedded emulator; the routes are interleaved in rounds and the
- * median rates compared. For context, a third route on a bench-only listener in the same process
+ * a child process with its embedded emulator; the routes are measured back to back in many short
+ * rounds, and the figure is the median of the per-round ratios (the machine's speed drifts more
+ * between rounds than within one). The server's CPU time per request is printed next to it. For context, a third route on a bench-only listener in the same process
  * answers the same JSON with no session work (the ceiling any session lookup could reach).
  *
- *   npx tsx bench/me-vs-healthz.ts        (BENCH_ROUNDS, BENCH_SECONDS, BENCH_WARMUP, BENCH_CONNECTIONS)
+ *   npx tsx bench/me-vs-healthz.ts        (BENCH_ROUNDS, BENCH_SECONDS, BENCH_WARMUP, BENCH_CONNECTIONS, BENCH_STORES)
  */
 
 import { prepareLibrary } from './lib/build.js';
@@ -15,10 +16,14 @@ import {
   type ChildServer,
   type Figure,
   figureLine,
+  fmt,
   interleave,
   isMain,
   LOAD,
   loudFailure,
+  median,
+  pairedRatio,
+  type RouteResult,
   routeLine,
   runAsScript,
   startChild,
@@ -50,7 +55,9 @@ export async function run(): Promise<Figure[]> {
   );
   console.log(`   ${library.note}`);
   const figures: Figure[] = [];
-  for (const store of stores) {
+  // BENCH_STORES=memory,redis measures only those (default: all three).
+  const only = process.env.BENCH_STORES?.split(',').map((name) => name.trim());
+  for (const store of stores.filter((s) => !only || only.includes(s.name))) {
     const label = `${store.name} store: me/healthz`;
     const target = store.target ? `≥ ${TARGET}` : 'report only';
     if (store.env === undefined) {
@@ -74,17 +81,27 @@ export async function run(): Promise<Figure[]> {
       const headers = { cookie: demo.info.cookie, accept: 'application/json' };
       // The reference route (same JSON, no session) does not depend on the store: measured once.
       const withReference = store.name === 'memory';
+      const pid = demo.pid;
       const [me, healthz, reference] = await interleave([
-        { name: 'GET /me (authenticated)', url: `${demo.info.url}/me`, headers },
-        { name: 'GET /healthz', url: `${demo.info.url}/healthz`, headers },
+        { name: 'GET /me (authenticated)', url: `${demo.info.url}/me`, headers, pid },
+        { name: 'GET /healthz', url: `${demo.info.url}/healthz`, headers, pid },
         ...(withReference
-          ? [{ name: 'reference: same JSON, no session', url: `${demo.info.referenceUrl}/me-json`, headers }]
+          ? [
+              {
+                name: 'reference: same JSON, no session',
+                url: `${demo.info.referenceUrl}/me-json`,
+                headers,
+                pid,
+              },
+            ]
           : []),
       ]);
       const measured = [me!, healthz!, ...(reference ? [reference] : [])];
-      const ratio = me!.median / healthz!.median;
+      const paired = pairedRatio(me!, healthz!);
+      const ratio = paired.median;
       const failed = measured.some((r) => r.non2xx > 0 || r.errors > 0);
-      const extraUs = Math.round(1e6 / me!.median - 1e6 / (reference ?? healthz!).median);
+      const cpuUs = (r: RouteResult) => (r.cpu.length > 0 ? median(r.cpu) : Number.NaN);
+      const extraCpuUs = cpuUs(me!) - cpuUs(reference ?? healthz!);
       const figure: Figure = {
         bench: BENCH,
         label,
@@ -93,7 +110,11 @@ export async function run(): Promise<Figure[]> {
         met: failed ? false : store.target ? ratio >= TARGET : null,
         note: failed
           ? `FAILED: /me non-2xx ${me!.non2xx}, errors ${me!.errors + healthz!.errors}`
-          : `/me costs ≈ ${extraUs} µs more server time than ${reference ? 'the same JSON without a session' : '/healthz'}`,
+          : `median of ${me!.rates.length} paired rounds (middle half ${fmt(paired.low)}–${fmt(paired.high)})` +
+            (Number.isNaN(extraCpuUs)
+              ? ''
+              : `; server CPU per request: /me ${cpuUs(me!).toFixed(0)} µs, /healthz ${cpuUs(healthz!).toFixed(0)} µs` +
+                `, /me − ${reference ? 'same JSON without a session' : '/healthz'} ${extraCpuUs.toFixed(1)} µs`),
       };
       console.log(`\n### ${store.name} store (pid ${demo.pid})`);
       for (const r of measured) console.log(routeLine(r));
@@ -108,7 +129,7 @@ export async function run(): Promise<Figure[]> {
         const ceiling: Figure = {
           bench: BENCH,
           label: 'ceiling: (same JSON, no session)/healthz',
-          value: reference.median / healthz!.median,
+          value: pairedRatio(reference, healthz!).median,
           target: 'report only',
           met: null,
           note: 'what /me/healthz would be if the session work were free',

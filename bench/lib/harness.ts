@@ -4,6 +4,7 @@
  * interleaved rounds with medians, and the figures every benchmark returns.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
@@ -29,10 +30,14 @@ export const envNumber = (name: string, fallback: number): number => {
   return Number.isFinite(value) && value > 0 ? value : fallback;
 };
 
-/** Rounds per route, seconds per measurement, seconds of warm-up per route, connections. */
+/**
+ * Rounds per route, seconds per measurement, seconds of warm-up per route, connections. Many
+ * short rounds: on a shared 2-core VM the rate of one route swings by ±15 % from one second to
+ * the next, and only the ratio of two routes measured back to back (paired) is stable.
+ */
 export const LOAD = {
-  rounds: envNumber('BENCH_ROUNDS', 5),
-  seconds: envNumber('BENCH_SECONDS', 2),
+  rounds: envNumber('BENCH_ROUNDS', 16),
+  seconds: envNumber('BENCH_SECONDS', 1),
   warmupSeconds: envNumber('BENCH_WARMUP', 1),
   connections: envNumber('BENCH_CONNECTIONS', 10),
 };
@@ -143,6 +148,8 @@ export interface LoadTarget {
   name: string;
   url: string;
   headers: Record<string, string>;
+  /** The server's process: its CPU time per request is measured too (Linux `/proc`). */
+  pid?: number;
 }
 
 export interface RateSample {
@@ -150,6 +157,20 @@ export interface RateSample {
   requests: number;
   non2xx: number;
   errors: number;
+  /** Server CPU time (user + system) per request in µs; `null` without a pid or `/proc`. */
+  cpuUs: number | null;
+}
+
+/** CPU time (user + system) a process has used so far, in µs; `null` where `/proc` is missing. */
+export function processCpuUs(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 14 and 15 of stat (utime, stime) in clock ticks; Linux uses 100 ticks per second.
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return null;
+  }
 }
 
 /** Requests/second of one route for `seconds`, with `connections` keep-alive connections. */
@@ -158,17 +179,22 @@ export async function measureRate(
   seconds: number,
   connections = LOAD.connections,
 ): Promise<RateSample> {
+  const cpuBefore = target.pid === undefined ? null : processCpuUs(target.pid);
   const result = await autocannon({
     url: target.url,
     headers: target.headers,
     connections,
     duration: seconds,
   });
+  const cpuAfter = target.pid === undefined ? null : processCpuUs(target.pid);
+  const requests = result.requests.total;
   return {
-    rps: result.requests.total / result.duration,
-    requests: result.requests.total,
+    rps: requests / result.duration,
+    requests,
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
+    cpuUs:
+      cpuBefore === null || cpuAfter === null || requests === 0 ? null : (cpuAfter - cpuBefore) / requests,
   };
 }
 
@@ -179,6 +205,17 @@ export interface RouteResult {
   requests: number;
   non2xx: number;
   errors: number;
+  /** Server CPU µs per request, per round (empty without a pid). */
+  cpu: number[];
+}
+
+/**
+ * The ratio of two routes' rates, round by round (each round measures both back to back), and
+ * its median: steadier than the ratio of the two medians when the machine's speed drifts.
+ */
+export function pairedRatio(a: RouteResult, b: RouteResult): { median: number; low: number; high: number } {
+  const ratios = a.rates.map((rate, i) => rate / b.rates[i]!);
+  return { median: median(ratios), low: percentile(ratios, 25), high: percentile(ratios, 75) };
 }
 
 /**
@@ -190,6 +227,7 @@ export async function interleave(targets: LoadTarget[], load = LOAD): Promise<Ro
   const results = targets.map((t) => ({
     name: t.name,
     rates: [] as number[],
+    cpu: [] as number[],
     requests: 0,
     non2xx: 0,
     errors: 0,
@@ -201,6 +239,7 @@ export async function interleave(targets: LoadTarget[], load = LOAD): Promise<Ro
       const sample = await measureRate(targets[i]!, load.seconds, load.connections);
       const r = results[i]!;
       r.rates.push(sample.rps);
+      if (sample.cpuUs !== null) r.cpu.push(sample.cpuUs);
       r.requests += sample.requests;
       r.non2xx += sample.non2xx;
       r.errors += sample.errors;
@@ -217,7 +256,8 @@ export const verdict = (met: boolean | null) => (met === null ? '' : met ? 'MET'
 /** One route's line: median, and the per-round rates so that the spread is visible. */
 export function routeLine(r: RouteResult): string {
   const rounds = r.rates.map((x) => Math.round(x)).join(', ');
-  return `  ${r.name.padEnd(34)} median ${fmtRate(r.median).padStart(14)}   rounds: ${rounds}`;
+  const cpu = r.cpu.length > 0 ? `   server CPU ${median(r.cpu).toFixed(1)} µs/request` : '';
+  return `  ${r.name.padEnd(34)} median ${fmtRate(r.median).padStart(14)}${cpu}\n  ${''.padEnd(34)} rounds: ${rounds}`;
 }
 
 /** Prints a loud failure block (non-2xx answers or socket errors during a measurement). */

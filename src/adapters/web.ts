@@ -33,6 +33,8 @@ interface HonoLikeContext {
   get(key: 'vmpro'): VmproContext;
 }
 type HonoLikeNext = () => Promise<void>;
+/** What {@link VmproWeb.honoHandler} needs of a Hono context. */
+export type HonoRouteContext = Pick<HonoLikeContext, 'req' | 'env'>;
 
 export interface VmproWeb {
   readonly auth: VmproAuth;
@@ -44,6 +46,20 @@ export interface VmproWeb {
   requireLogin(handler: WebHandler): (request: Request) => Promise<Response>;
   /** Hono middleware: answers the auth routes, and sets `c.get('vmpro')` for every other request. */
   hono(): (c: HonoLikeContext, next: HonoLikeNext) => Promise<Response | undefined>;
+  /**
+   * A Hono route handler that gets the vmpro context as its second argument, without the
+   * middleware: for a hot route registered before `app.use(vmpro.hono())` (or in an app without
+   * it), it saves the middleware step on every request. Cookie changes land on its response;
+   * errors become the right status and message.
+   *
+   * @example
+   * ```ts
+   * app.get('/me', vmpro.honoHandler(async (c, vmpro) => c.json((await vmpro.session())?.user ?? null)));
+   * ```
+   */
+  honoHandler<C extends HonoRouteContext>(
+    handler: (c: C, vmpro: VmproContext) => Response | Promise<Response>,
+  ): (c: C) => Promise<Response>;
   /** Hono guard for one route: redirect to login (pages) or `401` (API calls) without a session. */
   honoRequireLogin(): (c: HonoLikeContext, next: HonoLikeNext) => Promise<Response | undefined>;
   /** For `app.onError(...)`: turns vmpro-connect errors thrown in routes into the right status and message. */
@@ -76,7 +92,7 @@ export function vmproWeb(auth: VmproAuth): VmproWeb {
    * The request as the session lookup sees it. On @hono/node-server, `c.req.raw.headers` builds a
    * whole `Headers` object on first use; the Node request's header map is already there.
    */
-  function honoRequest(c: HonoLikeContext): RequestLike {
+  function honoRequest(c: HonoRouteContext): RequestLike {
     const incoming = (c.env as { incoming?: { headers?: IncomingHttpHeaders } } | undefined)?.incoming
       ?.headers;
     if (!incoming) return c.req.raw;
@@ -114,6 +130,18 @@ export function vmproWeb(auth: VmproAuth): VmproWeb {
         }
         if (cookies.length > 0) c.res = withCookies(c.res, cookies);
         return undefined;
+      };
+    },
+    honoHandler<C extends HonoRouteContext>(
+      handler: (c: C, vmpro: VmproContext) => Response | Promise<Response>,
+    ) {
+      return async function vmproHonoHandler(c: C): Promise<Response> {
+        const { vmpro, cookies } = prepare(honoRequest(c));
+        try {
+          return withCookies(await handler(c, vmpro), cookies);
+        } catch (error) {
+          return withCookies(auth.errorResponse(c.req.raw, error), cookies);
+        }
       };
     },
     honoRequireLogin() {

@@ -29,28 +29,33 @@ export function createDemoApp(auth: VmproAuth): Hono<Env> {
   const app = new Hono<Env>();
 
   app.get('/healthz', (c) => c.text('ok'));
+
+  // The hot path the benchmark measures: registered before the middleware, like /healthz, so
+  // both go through the same framework steps and the difference is the session lookup.
+  app.get(
+    '/me',
+    vmpro.honoHandler(async (c, ctx) => {
+      const session = await ctx.session();
+      if (!session) return auth.unauthenticated(c.req.raw);
+      // A plain Response with a plain header object: on @hono/node-server this is written out
+      // without building a Headers object (measurably cheaper than c.json with extra headers).
+      const body = JSON.stringify({
+        sub: session.user.sub,
+        name: session.user.name ?? null,
+        email: session.user.email ?? null,
+        accessTokenExpiresAt: iso(session.tokens.accessTokenExpiresAt),
+        refreshTokenExpiresAt: iso(session.tokens.refreshTokenExpiresAt),
+      });
+      // A fresh object each time: the server may add to it (e.g. Content-Length).
+      return new Response(body, {
+        status: 200,
+        headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+      });
+    }),
+  );
+
   app.use(vmpro.hono());
   app.onError(vmpro.honoErrorHandler());
-
-  // One handler, no guard middleware: /me is the hot path the benchmark measures.
-  app.get('/me', async (c) => {
-    const session = await c.get('vmpro').session();
-    if (!session) return auth.unauthenticated(c.req.raw);
-    // A plain Response with a plain header object: on @hono/node-server this is written out
-    // without building a Headers object (measurably cheaper than c.json with extra headers).
-    const body = JSON.stringify({
-      sub: session.user.sub,
-      name: session.user.name ?? null,
-      email: session.user.email ?? null,
-      accessTokenExpiresAt: iso(session.tokens.accessTokenExpiresAt),
-      refreshTokenExpiresAt: iso(session.tokens.refreshTokenExpiresAt),
-    });
-    // A fresh object each time: the server may add to it (e.g. Content-Length).
-    return new Response(body, {
-      status: 200,
-      headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
-    });
-  });
 
   app.get('/api/vms', vmpro.honoRequireLogin(), async (c) => {
     const vms = await c.get('vmpro').api.vms.list();

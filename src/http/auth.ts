@@ -452,7 +452,8 @@ export function createVmproAuth(input: VmproAuthOptions): VmproAuth {
   class RequestContext implements VmproContext {
     #jar: CookieJar | undefined;
     #loaded: Promise<SessionRecord | null> | undefined;
-    #current: SessionRecord | null = null;
+    /** The session as last refreshed in this request (`session()` keeps answering the loaded one). */
+    #current: SessionRecord | undefined;
     #api: VmproApiClient | undefined;
     #tokenSource: TokenSource | undefined;
     readonly #request: RequestLike;
@@ -468,14 +469,8 @@ export function createVmproAuth(input: VmproAuthOptions): VmproAuth {
       return this.#jar;
     }
 
-    async #load(): Promise<SessionRecord | null> {
-      const record = await sessions.load(this.#cookies());
-      this.#current = record;
-      return record;
-    }
-
     session(): Promise<SessionRecord | null> {
-      this.#loaded ??= this.#load();
+      this.#loaded ??= sessions.load(this.#cookies());
       return this.#loaded;
     }
 
@@ -492,9 +487,8 @@ export function createVmproAuth(input: VmproAuthOptions): VmproAuth {
 
     async tokens(opts?: { forceRefresh?: boolean; signal?: AbortSignal }): Promise<TokenSet> {
       const record = this.#current ?? (await this.requireSession());
-      const fresh = await sessions.freshTokens(this.#cookies(), record, opts);
-      if (this.#current) this.#current = { ...this.#current, tokens: fresh };
-      return fresh;
+      this.#current = await sessions.freshSession(this.#cookies(), record, opts);
+      return this.#current.tokens;
     }
 
     get tokenSource(): TokenSource {

@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createCookieJar, parseCookieHeader, serializeSetCookie } from './cookies.js';
+import { createCookieJar, findCookie, parseCookieHeader, serializeSetCookie } from './cookies.js';
 
 const attrs = { httpOnly: true, secure: true, sameSite: 'Lax' as const, path: '/' };
 
@@ -11,6 +12,24 @@ describe('cookies', () => {
       ['b', '2'],
       ['c', ''],
     ]);
+  });
+
+  it('findCookie reads one cookie exactly as the full parse does', () => {
+    expect(findCookie('a=1; b="2"; junk; a=3; =x; c=', 'a')).toBe('1');
+    expect(findCookie('a=1; b="2"', 'b')).toBe('2');
+    expect(findCookie(' =x; x=1', 'x')).toBe('1');
+    expect(findCookie('xa=1; a =2', 'a')).toBe('2');
+    expect(findCookie('a=1', 'b')).toBeUndefined();
+    expect(findCookie(undefined, 'a')).toBeUndefined();
+    // Any header, any name: the same answer as parseCookieHeader(header).get(name).
+    const piece = fc.constantFrom('a', 'b', 'vmpro', ' ', '=', ';', '"', '\t', '\u00a0', 'x y', '');
+    const header = fc.array(piece, { maxLength: 24 }).map((parts) => parts.join(''));
+    fc.assert(
+      fc.property(header, fc.constantFrom('a', 'b', 'vmpro', 'x y', ' a'), (h, name) => {
+        expect(findCookie(h, name)).toBe(parseCookieHeader(h).get(name));
+      }),
+      { numRuns: 5000 },
+    );
   });
 
   it('serialises HttpOnly, Secure, SameSite and Path', () => {

@@ -16,6 +16,26 @@ export function parseCookieHeader(header: string | null | undefined): Map<string
   return cookies;
 }
 
+/**
+ * The value of one cookie in a `Cookie` request header, exactly as `parseCookieHeader(header).get(name)`
+ * would give it, without building the map (the session lookup on every request needs one name).
+ */
+export function findCookie(header: string | null | undefined, name: string): string | undefined {
+  if (!header || !name) return undefined;
+  let start = 0;
+  while (start < header.length) {
+    let end = header.indexOf(';', start);
+    if (end < 0) end = header.length;
+    const eq = header.indexOf('=', start);
+    if (eq > start && eq < end && header.slice(start, eq).trim() === name) {
+      const value = header.slice(eq + 1, end).trim();
+      return value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
+    }
+    start = end + 1;
+  }
+  return undefined;
+}
+
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const VALUE = /^[\x21\x23-\x2B\x2D-\x3A\x3C-\x5B\x5D-\x7E]*$/;
 
@@ -66,7 +86,9 @@ class RequestCookieJar implements CookieJar {
   }
 
   get(name: string): string | undefined {
-    return this.#cookies().get(name);
+    // Until something changes or lists the cookies, read straight from the header.
+    if (this.#current === undefined) return findCookie(this.#header, name);
+    return this.#current.get(name);
   }
 
   names(): string[] {

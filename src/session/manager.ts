@@ -314,6 +314,22 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
   };
   const stripId = (record: SessionRecord): SessionRecord => ({ ...record, id: '' });
 
+  /**
+   * The stored record with its id restored. Stores that hand out shared, frozen records (the
+   * memory store, the Redis store's local cache) get the same frozen answer on every request
+   * until the record changes, instead of a copy per request.
+   */
+  const withIds = new WeakMap<SessionRecord, SessionRecord>();
+  const withId = (stored: SessionRecord, id: string): SessionRecord => {
+    if (!Object.isFrozen(stored)) return { ...stored, id };
+    let record = withIds.get(stored);
+    if (record === undefined || record.id !== id) {
+      record = Object.freeze({ ...stored, id });
+      withIds.set(stored, record);
+    }
+    return record;
+  };
+
   // ---- load ---------------------------------------------------------------------------------
 
   const touch = async (jar: CookieJar, key: string, record: SessionRecord): Promise<SessionRecord | null> => {
@@ -384,14 +400,15 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       clearCookies(jar);
       return null;
     }
-    const record: SessionRecord = { ...stored, id };
+    const record = withId(stored, id);
     if (isExpired(record)) {
       await storeCall('delete', () => store.delete(key));
       log.info('session expired', { session: keyTag(key) });
       clearCookies(jar);
       return null;
     }
-    return touch(jar, key, record);
+    // Most requests need no bookkeeping write: answer without another async step.
+    return now() - record.lastSeenAt < config.touchIntervalMs ? record : touch(jar, key, record);
   };
 
   // ---- create / destroy ---------------------------------------------------------------------
@@ -689,9 +706,9 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     return started;
   };
 
-  const freshTokens: SessionManager['freshTokens'] = async (jar, record, opts = {}) => {
+  const freshSession: SessionManager['freshSession'] = async (jar, record, opts = {}) => {
     const force = opts.forceRefresh === true;
-    if (!force && !needsRefresh(record.tokens)) return record.tokens;
+    if (!force && !needsRefresh(record.tokens)) return record;
     if (opts.signal?.aborted) throw aborted(opts.signal);
     const key = sessionKey(record.id);
     const had = record.tokens.accessToken;
@@ -707,15 +724,22 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       throw error;
     }
     if (store === null && next.version !== record.version) await writeSessionCookie(jar, next);
-    Object.assign(record, next, { id: record.id });
-    return record.tokens;
+    return next.id === record.id ? next : { ...next, id: record.id };
   };
 
-  const tokenSource = (jar: CookieJar, record: SessionRecord): TokenSource => ({
-    async getAccessToken(opts) {
-      return (await freshTokens(jar, record, opts)).accessToken;
-    },
-  });
+  const freshTokens: SessionManager['freshTokens'] = async (jar, record, opts) =>
+    (await freshSession(jar, record, opts)).tokens;
+
+  const tokenSource = (jar: CookieJar, record: SessionRecord): TokenSource => {
+    // Records are read-only: the source keeps the latest one itself.
+    let current = record;
+    return {
+      async getAccessToken(opts) {
+        current = await freshSession(jar, current, opts);
+        return current.tokens.accessToken;
+      },
+    };
+  };
 
   // ---- back-channel logout ------------------------------------------------------------------
 
@@ -745,6 +769,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     load,
     create,
     destroy,
+    freshSession,
     freshTokens,
     tokenSource,
     endSessions,

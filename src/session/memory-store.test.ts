@@ -74,6 +74,17 @@ describe('memoryStore', () => {
     expect(await store.get('c')).not.toBeNull();
   });
 
+  it('never evicts the record it is writing, even when every other one was read since', async () => {
+    const store = open({ maxEntries: 2 });
+    await store.create('a', makeRecord(Date.now()), 60_000);
+    await store.create('b', makeRecord(Date.now()), 60_000);
+    await store.get('a');
+    await store.get('b');
+    await store.create('c', makeRecord(Date.now()), 60_000);
+    expect(await store.get('c')).not.toBeNull();
+    expect([await store.get('a'), await store.get('b')].filter((r) => r !== null)).toHaveLength(1);
+  });
+
   it('sweeps expired records on its timer, so they do not take the place of live ones', async () => {
     vi.useFakeTimers();
     const c = clock();

@@ -6,11 +6,13 @@ import type { SessionRecord, SessionStore, StoreLock } from './types.js';
 interface Entry {
   record: SessionRecord;
   expiresAt: number;
+  /** Read since it was last moved to the young end (second-chance eviction). */
+  used: boolean;
 }
 
 /** Options of `memoryStore`. */
 export interface MemoryStoreOptions {
-  /** Default 10 000; beyond it the least recently used session is evicted (that user logs in again). */
+  /** Default 10 000; beyond it a least recently used session is evicted (that user logs in again). */
   maxEntries?: number;
   /** How often expired sessions and locks are swept; default 60 000 ms (the timer does not keep the process alive). */
   sweepIntervalMs?: number;
@@ -85,22 +87,29 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       remove(key);
       return undefined;
     }
-    // Least recently used order = the map's insertion order.
-    entries.delete(key);
-    entries.set(key, entry);
+    // Approximately least recently used: a read only marks the entry (no map change per read);
+    // eviction gives marked entries a second chance.
+    entry.used = true;
     return entry;
   };
 
   const put = (key: string, record: SessionRecord, ttlMs: number): void => {
     remove(key);
     const copy = frozenCopy(record);
-    entries.set(key, { record: copy, expiresAt: now() + ttlMs });
+    entries.set(key, { record: copy, expiresAt: now() + ttlMs, used: false });
     addToIndex(bySid, copy.sid, key);
     addToIndex(bySub, copy.user.sub, key);
     while (entries.size > maxEntries) {
-      const oldest = entries.keys().next().value;
-      if (oldest === undefined) break;
-      remove(oldest);
+      const [oldest, entry] = entries.entries().next().value as [string, Entry];
+      entries.delete(oldest);
+      if (entry.used || oldest === key) {
+        // Read since its last pass (or the record just written): to the young end, unmarked.
+        entry.used = false;
+        entries.set(oldest, entry);
+        continue;
+      }
+      removeFromIndex(bySid, entry.record.sid, oldest);
+      removeFromIndex(bySub, entry.record.user.sub, oldest);
     }
   };
 

@@ -190,7 +190,8 @@ interface Ticket {
 class CoherentCache {
   private state: 'down' | 'up' = 'down';
   private epoch = 0;
-  private readonly entries = new Map<string, { record: SessionRecord; expiresAt: number }>();
+  /** `used`: read since it last passed the old end (second-chance eviction, no map change per read). */
+  private readonly entries = new Map<string, { record: SessionRecord; expiresAt: number; used: boolean }>();
   private readonly tickets = new Map<string, Set<Ticket>>();
   private listener: Listener | null = null;
   private expectedProbe: string | null = null;
@@ -362,9 +363,11 @@ class CoherentCache {
     if (this.state !== 'up') return undefined;
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
-    this.entries.delete(key);
-    if (entry.expiresAt <= Date.now()) return undefined;
-    this.entries.set(key, entry);
+    if (entry.expiresAt <= Date.now()) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    entry.used = true;
     return entry.record;
   }
 
@@ -390,11 +393,15 @@ class CoherentCache {
     if (record === null || ticket.stale || record.version < ticket.minVersion || ticket.epoch !== this.epoch)
       return;
     if (this.state !== 'up' || ttlMs <= 0) return;
-    this.entries.set(key, { record: frozenCopy(record), expiresAt: Date.now() + ttlMs });
+    this.entries.delete(key);
+    this.entries.set(key, { record: frozenCopy(record), expiresAt: Date.now() + ttlMs, used: false });
     while (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest === undefined) break;
+      const [oldest, entry] = this.entries.entries().next().value!;
       this.entries.delete(oldest);
+      if (entry.used || oldest === key) {
+        entry.used = false;
+        this.entries.set(oldest, entry);
+      }
     }
   }
 

@@ -113,12 +113,19 @@ describe('the refresher: when it refreshes', () => {
     expect(saved?.version).toBe(created.version + 1);
   });
 
-  it('updates the caller’s record in place', async () => {
-    const { manager, browser } = await setup();
+  it('leaves the caller’s record alone and returns the record as stored', async () => {
+    const { manager, browser, refresh, stored } = await setup();
     const jar = browser.request();
     const record = (await manager.load(jar))!;
-    const tokens = await manager.freshTokens(jar, record);
-    expect(record.tokens).toEqual(tokens);
+    const before = record.tokens;
+    const next = await manager.freshSession(jar, record);
+    expect(record.tokens).toBe(before);
+    expect(next.id).toBe(record.id);
+    expect(next.tokens).toEqual((await stored())!.tokens);
+    expect(next.version).toBe(record.version + 1);
+    // The returned record is fresh: no second refresh.
+    expect(await manager.freshSession(jar, next)).toBe(next);
+    expect(refresh).toHaveBeenCalledTimes(1);
   });
 });
 

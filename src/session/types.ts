@@ -150,9 +150,17 @@ export interface SessionManager {
   /** Deletes the session server-side and clears its cookie(s); returns what was removed. */
   destroy(jar: CookieJar): Promise<SessionRecord | null>;
   /**
-   * Tokens with a valid access token, refreshed once per session even under concurrency and
-   * across instances. Updates `record` in place to what was stored.
+   * The session with a valid access token: `record` itself while its access token is outside
+   * the refresh margin, else the record as stored after the refresh — refreshed once per session
+   * even under concurrency and across instances. Records are read-only and never changed in
+   * place: keep the returned one for the next call.
    */
+  freshSession(
+    jar: CookieJar,
+    record: SessionRecord,
+    options?: { forceRefresh?: boolean; signal?: AbortSignal },
+  ): Promise<SessionRecord>;
+  /** `freshSession(...)`'s tokens. */
   freshTokens(
     jar: CookieJar,
     record: SessionRecord,

@@ -68,6 +68,18 @@ describe.each<AdapterKind>(['express', 'fastify', 'web'])(
       expect(after.status).toBe(401);
     });
 
+    it('clears an unknown session cookie on the protected route’s own response', async () => {
+      const unknown = 'A'.repeat(43);
+      const r = await fetch(`${app.origin}/me`, {
+        headers: { accept: 'application/json', cookie: `vmpro=${unknown}` },
+      });
+      expect(r.status).toBe(401);
+      const cleared = r.headers.getSetCookie().find((c) => c.startsWith('vmpro='));
+      expect(cleared).toMatch(/^vmpro=; Path=\/; Max-Age=0/);
+      expect(r.headers.get('cache-control')).toBe('no-store');
+      expect(JSON.stringify(r.headers.getSetCookie())).not.toContain(unknown);
+    });
+
     it('refuses a cross-site logout with 403 and keeps the session', async () => {
       const browser = new TestBrowser();
       await signIn(browser, app.origin);
