@@ -1,138 +1,165 @@
 /**
- * Overhead of the API client over bare fetch: sequential `GET /v1/vms` against the emulator,
- * bare `fetch` with the bearer header (body parsed as JSON) vs `api.vms.list()`.
+ * Overhead of the API client over a bare `fetch`: sequential `GET /v1/vms` against the emulator,
+ * a bare `fetch` with the bearer header (status checked, body parsed as JSON) against
+ * `api.vms.list()`.
  *
- * The two run interleaved in many short rounds (ABBA order) so that drift — GC, JIT, other
- * processes on the machine — hits both alike. It prints the overhead from the totals, the
- * median of the per-round ratios (robust to bursts of load) and from process CPU time (the
- * emulator runs in this process, so its work counts for both equally). Asserts nothing.
+ * The emulator runs in its own process, and each variant in a process of its own (bench/servers/
+ * api-client.ts) with the library as compiled by `tsc` (the published code; tsx's transpiled
+ * sources pay for a `__name()` wrapper on every closure, which the package does not), so that
+ * neither pays for the other's garbage; two such pairs take turns, so that no figure rests on
+ * one process's luck. Bare and client take turns in many short rounds (ABBA; one works while the
+ * others wait), and the figure is the median of the per-round ratios: the machine's
+ * speed drifts more between rounds than within one. Also printed: the overhead from the total
+ * time, the callers' CPU time per call, and the client's own work per call with canned answers.
  *
- *   npx tsx bench/api-overhead.ts [requestsPerVariant=2000] [rounds=40]
+ *   npx tsx bench/api-overhead.ts        (BENCH_API_ROUNDS, default 80; BENCH_API_CALLS per round, default 150)
  */
-import { createVmproApiClient, fixedToken } from '../src/api/index.js';
-import { startEmulator } from '../src/emulator/index.js';
+import { prepareLibrary } from './lib/build.js';
+import {
+  type ChildServer,
+  envNumber,
+  type Figure,
+  figureLine,
+  isMain,
+  median,
+  percentile,
+  runAsScript,
+  startChild,
+  stopAll,
+} from './lib/harness.js';
 
-const total = Number(process.argv[2] ?? 2000);
-const rounds = Number(process.argv[3] ?? 40);
-const perRound = Math.max(1, Math.floor(total / rounds));
-const warmup = 500;
+const BENCH = 'api-overhead';
+const TARGET_PERCENT = 5;
 
-interface Sample {
-  wallMs: number;
-  cpuMs: number;
+interface EmulatorInfo {
+  issuer: string;
+  apiBase: string;
 }
 
-async function run(fn: () => Promise<void>, n: number): Promise<Sample> {
-  const cpu = process.cpuUsage();
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < n; i++) await fn();
-  const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
-  const used = process.cpuUsage(cpu);
-  return { wallMs, cpuMs: (used.user + used.system) / 1000 };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-function quantile(values: number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.round(q * (sorted.length - 1))))]!;
+interface RunResult {
+  wallUs: number;
+  cpuUs: number;
 }
 
 const percent = (ratio: number) => `${ratio >= 1 ? '+' : ''}${((ratio - 1) * 100).toFixed(1)} %`;
+const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
 
-const emulator = await startEmulator({ port: 0 });
-try {
-  const grant = await fetch(`${emulator.issuer}/protocol/openid-connect/token`, {
-    method: 'POST',
-    body: new URLSearchParams({
-      grant_type: 'password',
-      client_id: 'anonymous',
-      username: 'demo',
-      password: 'demo',
-      scope: 'openid',
-    }),
-  });
-  const { access_token: token } = (await grant.json()) as { access_token: string };
-  const url = `${emulator.apiBase}/v1/vms`;
-  const api = createVmproApiClient({ baseUrl: emulator.apiBase, tokenSource: fixedToken(token) });
-
-  const bare = async () => {
-    const response = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
-    if (!response.ok) throw new Error(`bare fetch got ${response.status}`);
-    await response.json();
-  };
-  const viaClient = async () => {
-    await api.vms.list();
-  };
-
-  await run(bare, warmup);
-  await run(viaClient, warmup);
-
-  const bareSamples: Sample[] = [];
-  const clientSamples: Sample[] = [];
-  for (let round = 0; round < rounds; round++) {
-    // ABBA: neither variant always runs first, on a warmer (or busier) machine.
-    if (round % 2 === 0) {
-      bareSamples.push(await run(bare, perRound));
-      clientSamples.push(await run(viaClient, perRound));
-    } else {
-      clientSamples.push(await run(viaClient, perRound));
-      bareSamples.push(await run(bare, perRound));
-    }
+/**
+ * Runs pairs of callers (a, b) in ABBA rounds of `perRound` calls each: one process works while
+ * the others wait. Rounds go to the pairs in turn, so that no figure rests on one process's luck
+ * (where its heap and JIT code ended up). Returns the results round by round.
+ */
+async function rounds(
+  pairs: Array<[ChildServer<unknown>, ChildServer<unknown>]>,
+  count: number,
+  perRound: number,
+): Promise<[RunResult[], RunResult[]]> {
+  const results: [RunResult[], RunResult[]] = [[], []];
+  for (let round = 0; round < count; round++) {
+    const pair = pairs[round % pairs.length]!;
+    const order: Array<0 | 1> = Math.floor(round / pairs.length) % 2 === 0 ? [0, 1] : [1, 0];
+    for (const i of order) results[i].push(await pair[i].ask<RunResult>(`run ${perRound}`));
   }
-
-  const n = perRound * rounds;
-  const sum = (samples: Sample[], key: keyof Sample) => samples.reduce((acc, s) => acc + s[key], 0);
-  const bareWall = sum(bareSamples, 'wallMs');
-  const clientWall = sum(clientSamples, 'wallMs');
-  const ratios = bareSamples.map((b, i) => clientSamples[i]!.wallMs / b.wallMs);
-  const cpuRatio = sum(clientSamples, 'cpuMs') / sum(bareSamples, 'cpuMs');
-  const line = (label: string, wallMs: number) =>
-    `  ${label.padEnd(20)} ${((n / wallMs) * 1000).toFixed(0).padStart(6)} req/s  ${((wallMs / n) * 1000).toFixed(0).padStart(6)} µs/request`;
-
-  console.log(
-    `GET /v1/vms on the emulator: ${n} sequential requests per variant, ${rounds} interleaved rounds of ${perRound}`,
-  );
-  console.log(line('bare fetch', bareWall));
-  console.log(line('client vms.list()', clientWall));
-  console.log('overhead = client ÷ bare − 1 (target: under 5 %)');
-  console.log(`  from total wall time         ${percent(clientWall / bareWall)}`);
-  console.log(
-    `  median of per-round ratios   ${percent(median(ratios))}   (middle half of rounds: ${percent(quantile(ratios, 0.25))} … ${percent(quantile(ratios, 0.75))})`,
-  );
-  console.log(`  from process CPU time        ${percent(cpuRatio)}`);
-
-  // The client's own work per call, without the network: both sides get the same canned answer.
-  const canned = JSON.stringify(await api.vms.list());
-  const cannedFetch = (async () =>
-    new Response(canned, { headers: { 'content-type': 'application/json' } })) as unknown as typeof fetch;
-  const offline = createVmproApiClient({
-    baseUrl: emulator.apiBase,
-    tokenSource: fixedToken(token),
-    fetch: cannedFetch,
-  });
-  const bareOffline = async () => {
-    await (await cannedFetch(url, { headers: { authorization: `Bearer ${token}` } })).json();
-  };
-  const clientOffline = async () => {
-    await offline.vms.list();
-  };
-  await run(bareOffline, warmup);
-  await run(clientOffline, warmup);
-  let bareOfflineMs = 0;
-  let clientOfflineMs = 0;
-  for (let round = 0; round < rounds; round++) {
-    bareOfflineMs += (await run(bareOffline, perRound)).wallMs;
-    clientOfflineMs += (await run(clientOffline, perRound)).wallMs;
-  }
-  const ownUs = ((clientOfflineMs - bareOfflineMs) / n) * 1000;
-  console.log(
-    `  client's own work per call   ${ownUs.toFixed(1)} µs (canned answers, no network) = ${((ownUs / ((bareWall / n) * 1000)) * 100).toFixed(1)} % of a bare request`,
-  );
-} finally {
-  await emulator.close();
+  return results;
 }
+
+export async function run(): Promise<Figure[]> {
+  const library = prepareLibrary();
+  const roundCount = envNumber('BENCH_API_ROUNDS', 80);
+  const perRound = envNumber('BENCH_API_CALLS', 150);
+  console.log(`\n## ${BENCH}: the API client vs a bare fetch, GET /v1/vms on the emulator`);
+  console.log(
+    `   ${roundCount} ABBA rounds × ${perRound} sequential calls per variant, over two pairs of caller processes; the emulator in its own process`,
+  );
+  console.log(`   ${library.note}`);
+  const children: Array<ChildServer<unknown> | undefined> = [];
+  try {
+    const emulator = await startChild<EmulatorInfo>('bench/servers/emulator.ts', {}, 'emulator');
+    children.push(emulator);
+    const caller = async (variant: string) => {
+      const child = await startChild<unknown>(
+        'bench/servers/api-client.ts',
+        {
+          BENCH_API_BASE: emulator.info.apiBase,
+          BENCH_ISSUER: emulator.info.issuer,
+          BENCH_VARIANT: variant,
+        },
+        `caller-${variant}`,
+      );
+      children.push(child);
+      await child.ask(`run ${perRound * 5}`); // warm-up
+      return child;
+    };
+    const pairOf = async (a: string, b: string) =>
+      [await caller(a), await caller(b)] as [ChildServer<unknown>, ChildServer<unknown>];
+    const [bare, client] = await rounds(
+      [await pairOf('bare', 'client'), await pairOf('bare', 'client')],
+      roundCount,
+      perRound,
+    );
+    const [bareCanned, clientCanned] = await rounds(
+      [await pairOf('bare-canned', 'client-canned')],
+      Math.ceil(roundCount / 2),
+      perRound * 4,
+    );
+
+    const ratios = client.map((c, i) => c.wallUs / bare[i]!.wallUs);
+    const paired = median(ratios);
+    const total = mean(client.map((r) => r.wallUs)) / mean(bare.map((r) => r.wallUs));
+    const bareUs = median(bare.map((r) => r.wallUs));
+    const cpuBare = median(bare.map((r) => r.cpuUs));
+    const cpuClient = median(client.map((r) => r.cpuUs));
+    const ownWorkUs = median(clientCanned.map((c, i) => c.wallUs - bareCanned[i]!.wallUs));
+    console.log(
+      `   median per call: bare fetch ${bareUs.toFixed(0)} µs, client ${median(client.map((r) => r.wallUs)).toFixed(0)} µs`,
+    );
+    const figures: Figure[] = [
+      {
+        bench: BENCH,
+        label: 'client ÷ bare fetch − 1, median of paired rounds (%)',
+        value: (paired - 1) * 100,
+        digits: 1,
+        target: `< ${TARGET_PERCENT} %`,
+        met: (paired - 1) * 100 < TARGET_PERCENT,
+        note: `middle half of rounds ${percent(percentile(ratios, 25))} … ${percent(percentile(ratios, 75))}; from total time ${percent(total)}`,
+      },
+      {
+        bench: BENCH,
+        label: 'caller CPU per call, client ÷ bare − 1 (%)',
+        value: (cpuClient / cpuBare - 1) * 100,
+        digits: 1,
+        target: 'report only',
+        met: null,
+        note: `bare ${cpuBare.toFixed(0)} µs, client ${cpuClient.toFixed(0)} µs (medians of rounds)`,
+      },
+      {
+        bench: BENCH,
+        label: 'client’s own work per call, canned answers (µs)',
+        value: ownWorkUs,
+        digits: 1,
+        target: 'report only',
+        met: null,
+        note: `${((ownWorkUs / bareUs) * 100).toFixed(1)} % of a bare call over the network`,
+      },
+    ];
+    for (const f of figures) console.log(figureLine(f));
+    return figures;
+  } catch (error) {
+    const note = `FAILED to run: ${(error as Error).message.split('\n')[0]}`;
+    console.log(`   ${note}`);
+    return [
+      {
+        bench: BENCH,
+        label: 'client ÷ bare fetch − 1, median of paired rounds (%)',
+        value: null,
+        target: `< ${TARGET_PERCENT} %`,
+        met: false,
+        note,
+      },
+    ];
+  } finally {
+    await stopAll(children);
+  }
+}
+
+if (isMain(import.meta.url)) runAsScript(BENCH, run);

@@ -11,10 +11,12 @@ import {
   type ChildServer,
   type Figure,
   figureLine,
+  fmt,
   interleave,
   isMain,
   LOAD,
   loudFailure,
+  pairedRatio,
   routeLine,
   runAsScript,
   startChild,
@@ -73,11 +75,13 @@ export async function run(): Promise<Figure[]> {
         name: 'vmpro-connect GET /me',
         url: `${ours.info.url}/me`,
         headers: { cookie: ours.info.cookie, accept },
+        pid: ours.pid,
       },
       {
         name: 'express-openid-connect GET /me',
         url: `${eoc.info.url}/me`,
         headers: { cookie: eoc.info.cookie, accept },
+        pid: eoc.pid,
       },
     ]);
     console.log(routeLine(a!));
@@ -87,7 +91,8 @@ export async function run(): Promise<Figure[]> {
       ...loudFailure('express-openid-connect GET /me', b!),
     ])
       console.log(line);
-    const ratio = a!.median / b!.median;
+    const paired = pairedRatio(a!, b!);
+    const ratio = paired.median;
     const failed = a!.non2xx + a!.errors + b!.non2xx + b!.errors > 0;
     const figure: Figure = {
       bench: BENCH,
@@ -95,6 +100,7 @@ export async function run(): Promise<Figure[]> {
       value: failed ? null : ratio,
       target,
       met: failed ? false : ratio >= TARGET,
+      note: `median of ${a!.rates.length} paired rounds (middle half ${fmt(paired.low)}–${fmt(paired.high)})`,
     };
     if (failed) figure.note = 'FAILED: some /me answers were not 200';
     console.log(figureLine({ ...figure, value: ratio }));

@@ -62,6 +62,8 @@ export interface ChildServer<T> {
   /** The JSON line the child printed when ready (its URL, session cookie, …). */
   info: T;
   pid: number;
+  /** Sends one line to the child's stdin and resolves with the next JSON line it prints. */
+  ask<R>(line: string): Promise<R>;
   stop(): Promise<void>;
 }
 
@@ -99,6 +101,11 @@ export async function startChild<T>(
     if (process.env.BENCH_VERBOSE) process.stderr.write(`[${label}] ${line}\n`);
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const answers: Array<{ resolve: (answer: unknown) => void; reject: (error: Error) => void }> = [];
+  child.once('exit', (code) => {
+    for (const pending of answers.splice(0))
+      pending.reject(new Error(`${label} exited with code ${code}:\n${stderrTail.join('\n')}`));
+  });
 
   const info = await new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -108,13 +115,17 @@ export async function startChild<T>(
       );
     }, timeoutMs);
     const lines = createInterface({ input: child.stdout! });
+    let ready = false;
     lines.on('line', (line) => {
       if (!line.startsWith('{')) return;
       try {
         const parsed = JSON.parse(line) as { ready?: boolean };
-        if (parsed.ready) {
+        if (!ready && parsed.ready) {
+          ready = true;
           clearTimeout(timer);
           resolve(parsed as T);
+        } else if (ready) {
+          answers.shift()?.resolve(parsed);
         }
       } catch {
         // not our line
@@ -129,6 +140,16 @@ export async function startChild<T>(
   return {
     info,
     pid: child.pid!,
+    ask<R>(line: string) {
+      return new Promise<R>((resolve, reject) => {
+        if (child.exitCode !== null) {
+          reject(new Error(`${label} has exited:\n${stderrTail.join('\n')}`));
+          return;
+        }
+        answers.push({ resolve: resolve as (answer: unknown) => void, reject });
+        child.stdin!.write(`${line}\n`);
+      });
+    },
     async stop() {
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');
