@@ -120,6 +120,8 @@ function resolveConfig(options: SessionManagerOptions): Config {
     cookieMaxChunkSize = (options.store as CookieStoreMarker).maxChunkSize;
   } else if (isSessionStore(options.store)) {
     store = options.store;
+    // Stores that keep records outside this process (Redis) encrypt them with these secrets.
+    store.useSecrets?.(options.secrets);
   } else {
     throw invalid(
       '`store` must be memoryStore(), redisStore({ client }), cookieStore() or an object implementing SessionStore.',

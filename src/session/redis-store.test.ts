@@ -7,7 +7,7 @@ import { isVmproError } from '../errors.js';
 import { createSessionManager } from './manager.js';
 import { type RedisSessionStore, redisStore } from './redis-store.js';
 import { Browser, makeRecord, makeTokens, SECRET } from './test-support.js';
-import type { SessionManager, SessionManagerOptions } from './types.js';
+import type { SessionManager, SessionManagerOptions, SessionRecord } from './types.js';
 
 const url = process.env.REDIS_URL;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -67,9 +67,20 @@ describe.skipIf(!url)('redis store (needs a real Redis: set REDIS_URL)', () => {
     name?: string,
   ): Promise<RedisSessionStore> {
     const client = await clientKinds[kind](name);
-    const store = redisStore({ client, prefix, commandTimeoutMs: 2000, heartbeatMs: 200 });
+    const store = redisStore({ client, prefix, commandTimeoutMs: 2000, heartbeatMs: 200, secrets: [SECRET] });
     cleanups.push(() => store.close?.());
     return store;
+  }
+
+  /**
+   * The value the store would keep for `record` under `key` (sealed for that key), written by a
+   * store on a scratch prefix: lets a test change Redis behind the stores' backs.
+   */
+  async function sealedValue(key: string, record: SessionRecord, secrets = [SECRET]): Promise<string> {
+    const prefix = nextPrefix();
+    const writer = redisStore({ client: admin, prefix, localCache: false, secrets });
+    await writer.create(key, record, 60_000);
+    return (await admin.get(`${prefix}s:${key}`))!;
   }
 
   describe.each(Object.keys(clientKinds) as (keyof typeof clientKinds)[])('with %s', (kind) => {
@@ -136,6 +147,44 @@ describe.skipIf(!url)('redis store (needs a real Redis: set REDIS_URL)', () => {
       expect(await admin.exists(`${prefix}s:junk`)).toBe(0);
     });
 
+    it('keeps records encrypted at rest: Redis holds no token, name or e-mail in clear', async () => {
+      const prefix = nextPrefix();
+      const store = await openStore(kind, prefix);
+      const record = makeRecord(Date.now(), { sid: 's1' });
+      await store.create('k', record, 60_000);
+      const raw = (await admin.get(`${prefix}s:k`))!;
+      for (const secret of [
+        record.tokens.accessToken,
+        record.tokens.refreshToken!,
+        record.user.name!,
+        record.user.email!,
+      ]) {
+        expect(raw).not.toContain(secret);
+      }
+      // What the Lua scripts need stays readable: version (compare-and-set), sid and sub (logout indexes).
+      expect(JSON.parse(raw)).toMatchObject({ version: record.version, sid: 's1', user: { sub: 'user-1' } });
+      expect(await store.get('k', { fresh: true })).toEqual(record);
+    });
+
+    it('refuses (and deletes) a record copied from another key, a plaintext one, or one sealed with other secrets', async () => {
+      const prefix = nextPrefix();
+      const store = await openStore(kind, prefix);
+      const record = makeRecord(Date.now());
+      const cases: Array<[string, string]> = [
+        ['moved', await sealedValue('someone-else', record)],
+        ['plain', JSON.stringify(record)],
+        [
+          'other-secret',
+          await sealedValue('other-secret', record, ['another-secret-that-is-long-enough-0002']),
+        ],
+      ];
+      for (const [key, value] of cases) {
+        await admin.set(`${prefix}s:${key}`, value, 'PX', 60_000);
+        expect(await store.get(key, { fresh: true })).toBeNull();
+        expect(await admin.exists(`${prefix}s:${key}`)).toBe(0);
+      }
+    });
+
     it('hands out read-only records: mutating one read (even from the cache) throws and changes nothing', async () => {
       const store = await openStore(kind, nextPrefix());
       await store.create('k', makeRecord(Date.now()), 60_000);
@@ -173,7 +222,7 @@ describe.skipIf(!url)('redis store (needs a real Redis: set REDIS_URL)', () => {
       // Change Redis behind everyone's back (no invalidation): A still answers from its cache...
       await admin.set(
         `${prefix}s:k`,
-        JSON.stringify(makeRecord(Date.now(), { user: { sub: 'user-1', name: 'behind' } })),
+        await sealedValue('k', makeRecord(Date.now(), { user: { sub: 'user-1', name: 'behind' } })),
         'PX',
         60_000,
       );
@@ -207,6 +256,24 @@ describe.skipIf(!url)('redis store (needs a real Redis: set REDIS_URL)', () => {
     });
   });
 
+  it('needs secrets: without them it refuses to write, and one store never takes two sets', async () => {
+    const client = await clientKinds.ioredis();
+    const bare = redisStore({ client, prefix: nextPrefix(), localCache: false });
+    const error = await bare.create('k', makeRecord(Date.now()), 60_000).catch((e: unknown) => e);
+    expect(isVmproError(error, 'VMPRO_CONFIG_INVALID')).toBe(true);
+    expect((error as Error).message).toMatch(/createSessionManager/);
+    createSessionManager({ store: bare, secrets: [SECRET], secure: true, refresh: async (t) => t });
+    await bare.create('k', makeRecord(Date.now()), 60_000);
+    expect(() =>
+      createSessionManager({
+        store: bare,
+        secrets: ['another-secret-that-is-long-enough-0002'],
+        secure: true,
+        refresh: async (t) => t,
+      }),
+    ).toThrow(/other secrets/);
+  });
+
   it('bypasses and empties the cache while its invalidation connection is down, and resumes after reconnecting', async () => {
     const prefix = nextPrefix();
     const name = `vmpro-test-${randomUUID()}`;
@@ -216,7 +283,7 @@ describe.skipIf(!url)('redis store (needs a real Redis: set REDIS_URL)', () => {
     await a.get('k');
     await admin.set(
       `${prefix}s:k`,
-      JSON.stringify(makeRecord(Date.now(), { user: { sub: 'user-1', name: 'behind' } })),
+      await sealedValue('k', makeRecord(Date.now(), { user: { sub: 'user-1', name: 'behind' } })),
       'PX',
       60_000,
     );

@@ -5,6 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { VmproError } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { describeError, frozenCopy, keyTag, parseSessionRecord, storeUnavailable } from './record.js';
+import { assertSecrets, sealJson, unsealJson } from './seal.js';
 import type { SessionRecord, SessionStore, StoreLock } from './types.js';
 
 /**
@@ -41,6 +42,11 @@ export interface RedisStoreOptions {
   heartbeatMs?: number;
   /** Each Redis command fails with `VMPRO_STORE_UNAVAILABLE` after this; default 2 000 ms. */
   commandTimeoutMs?: number;
+  /**
+   * Secrets that encrypt each record at rest (JWE, A256GCM; the first encrypts, all decrypt).
+   * Optional: `createSessionManager` hands the store its own session `secrets`.
+   */
+  secrets?: string[];
   logger?: Logger;
 }
 
@@ -51,6 +57,8 @@ interface Script {
   /** What EVALSHA needs: the SHA-1 of the source. */
   sha: string;
 }
+
+const SEAL_PURPOSE = 'redis-session-record';
 
 const script = (source: string): Script => ({ source, sha: createHash('sha1').update(source).digest('hex') });
 
@@ -509,23 +517,77 @@ export function redisStore(options: RedisStoreOptions): RedisSessionStore {
 
   const remove = (key: string) => runScript(DELETE, [recordKey(key)], [key, channel, prefix]);
 
-  const parse = (json: string): SessionRecord | null => {
+  // ---- records at rest: an envelope with what the scripts need in clear, the rest sealed ---------
+
+  let secrets: string[] | undefined;
+  const useSecrets = (next: string[]) => {
+    assertSecrets(next);
+    if (secrets !== undefined && secrets[0] !== next[0]) {
+      throw new VmproError(
+        'VMPRO_CONFIG_INVALID',
+        'This redisStore() already encrypts with other secrets: give each session manager its own store, or the same secrets.',
+      );
+    }
+    secrets = [...next];
+  };
+  if (options.secrets !== undefined) useSecrets(options.secrets);
+  const sealingSecrets = (): string[] => {
+    if (secrets === undefined) {
+      throw new VmproError(
+        'VMPRO_CONFIG_INVALID',
+        'redisStore() encrypts the tokens it keeps and has no secrets: use it through createSessionManager (which passes its session secrets), or pass { secrets }.',
+      );
+    }
+    return secrets;
+  };
+
+  /**
+   * In Redis: `{ v, version, sid, user: { sub }, sealed }`. The Lua scripts read the version (for
+   * compare-and-set) and the sid/sub (for the logout indexes); the tokens and claims are only in
+   * `sealed`, which also names the key, so a record copied to another key does not open there.
+   */
+  const seal = async (key: string, record: SessionRecord, ttlMs: number): Promise<string> => {
+    const sealed = await sealJson(
+      sealingSecrets(),
+      { key, record },
+      { purpose: SEAL_PURPOSE, maxAgeSec: Math.ceil(ttlMs / 1000) + 60 },
+    );
+    return JSON.stringify({
+      v: 1,
+      version: record.version,
+      sid: record.sid,
+      user: { sub: record.user.sub },
+      sealed,
+    });
+  };
+
+  /** The record, or `null` when it cannot be read: not sealed, sealed for another key or with unknown secrets. */
+  const open = async (key: string, json: string): Promise<SessionRecord | null> => {
+    let envelope: { version?: unknown; sealed?: unknown };
     try {
-      return parseSessionRecord(JSON.parse(json));
+      envelope = JSON.parse(json) as typeof envelope;
     } catch {
       return null;
     }
+    if (typeof envelope?.sealed !== 'string') return null;
+    const payload = await unsealJson<{ key?: unknown; record?: unknown }>(sealingSecrets(), envelope.sealed, {
+      purpose: SEAL_PURPOSE,
+    });
+    if (payload === null || payload.key !== key) return null;
+    const record = parseSessionRecord(payload.record);
+    return record !== null && record.version === envelope.version ? record : null;
   };
 
-  const write = async (key: string, record: SessionRecord, ttlMs: number, expectedVersion?: number) => {
+  /** Writes a sealed record (seal it first, outside `op`: a missing secret is a config error, not an outage). */
+  const write = async (
+    key: string,
+    record: SessionRecord,
+    sealed: string,
+    ttlMs: number,
+    expectedVersion?: number,
+  ) => {
     cache?.invalidate(key);
-    const args = [
-      JSON.stringify(record),
-      String(Math.max(1, Math.ceil(ttlMs))),
-      key,
-      channel,
-      `w:${record.version}:${key}`,
-    ];
+    const args = [sealed, String(Math.max(1, Math.ceil(ttlMs))), key, channel, `w:${record.version}:${key}`];
     if (expectedVersion !== undefined) args.push(String(expectedVersion));
     const written = await runScript(WRITE, [recordKey(key), ...indexKeys(record)], args);
     cache?.invalidate(key);
@@ -554,8 +616,7 @@ export function redisStore(options: RedisStoreOptions): RedisSessionStore {
         cache?.done(key, ticket, null, 0);
         return null;
       }
-      const json = String(reply[0]);
-      const record = parse(json);
+      const record = await open(key, String(reply[0]));
       cache?.done(key, ticket, record, Number(reply[1]));
       if (record === null) {
         log.warn('unreadable session record in Redis; deleted', { session: keyTag(key) });
@@ -569,10 +630,12 @@ export function redisStore(options: RedisStoreOptions): RedisSessionStore {
       return record;
     },
     async create(key, record, ttlMs) {
-      await op('write', () => write(key, record, ttlMs));
+      const sealed = await seal(key, record, ttlMs);
+      await op('write', () => write(key, record, sealed, ttlMs));
     },
     async update(key, record, expectedVersion, ttlMs) {
-      return op('write', () => write(key, record, ttlMs, expectedVersion));
+      const sealed = await seal(key, record, ttlMs);
+      return op('write', () => write(key, record, sealed, ttlMs, expectedVersion));
     },
     async delete(key) {
       cache?.invalidate(key);
@@ -600,6 +663,7 @@ export function redisStore(options: RedisStoreOptions): RedisSessionStore {
         },
       };
     },
+    useSecrets,
     async close() {
       cache?.close();
     },

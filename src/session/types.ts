@@ -97,6 +97,11 @@ export interface SessionStore {
   keysBySub(sub: string): Promise<string[]>;
   /** A cross-process lock: `null` when someone else holds it. */
   lock(key: string, ttlMs: number): Promise<StoreLock | null>;
+  /**
+   * Called by `createSessionManager` with its session secrets, for stores that encrypt records
+   * at rest (the Redis store). Throws `VMPRO_CONFIG_INVALID` when the store already uses others.
+   */
+  useSecrets?(secrets: string[]): void;
   close?(): Promise<void>;
 }
 
