@@ -470,7 +470,12 @@ export function createVmproAuth(input: VmproAuthOptions): VmproAuth {
     }
 
     session(): Promise<SessionRecord | null> {
-      this.#loaded ??= sessions.load(this.#cookies());
+      if (this.#loaded === undefined) {
+        // Most requests: the store holds the session in memory, no I/O and no async steps.
+        const jar = this.#cookies();
+        const cached = sessions.loadCached(jar);
+        this.#loaded = cached === undefined ? sessions.load(jar) : Promise.resolve(cached);
+      }
       return this.#loaded;
     }
 

@@ -187,6 +187,81 @@ describe('session manager: create and load', () => {
   });
 });
 
+describe('session manager: loadCached (no I/O for sessions the store holds in memory)', () => {
+  function direct(options: Partial<SessionManagerOptions> = {}) {
+    const c = clock();
+    const store = memoryStore({ now: c.now });
+    const manager = createSessionManager({
+      store,
+      secrets: [SECRET],
+      secure: true,
+      refresh: async () => makeTokens(c.now()),
+      now: c.now,
+      ...options,
+    });
+    managers.push(manager);
+    const browser = new Browser();
+    const login = () =>
+      manager.create(browser.request(), {
+        tokens: makeTokens(c.now()),
+        user: { sub: 'u', name: 'D' },
+        sid: 's',
+      });
+    return { c, store, manager, browser, login };
+  }
+
+  it('answers exactly what load answers on the happy path, the same frozen object every time', async () => {
+    const { manager, browser, login } = direct();
+    const created = await login();
+    const jar = browser.request();
+    const cached = manager.loadCached(jar);
+    expect(cached).toEqual(created);
+    expect(Object.isFrozen(cached)).toBe(true);
+    expect(manager.loadCached(browser.request())).toBe(cached);
+    expect(await manager.load(browser.request())).toBe(cached);
+    expect(jar.untouched).toBe(true);
+  });
+
+  it('leaves every other case to load: no cookie, malformed or unknown id, expired, activity due', async () => {
+    const { manager, browser, login, c } = direct({ idleTimeoutSec: 600 });
+    expect(manager.loadCached(new TestJar())).toBeUndefined();
+    const stranger = new Browser();
+    stranger.cookies.set('__Host-vmpro', 'not-an-id');
+    expect(manager.loadCached(stranger.request())).toBeUndefined();
+    stranger.cookies.set('__Host-vmpro', 'A'.repeat(43));
+    const jar = stranger.request();
+    expect(manager.loadCached(jar)).toBeUndefined();
+    expect(jar.untouched).toBe(true); // load() is the one that clears cookies
+    await login();
+    c.advance(150_000); // touch interval for a 600 s idle timeout: 150 s
+    expect(manager.loadCached(browser.request())).toBeUndefined();
+    expect((await manager.load(browser.request()))?.lastSeenAt).toBe(c.now());
+    expect(manager.loadCached(browser.request())?.lastSeenAt).toBe(c.now());
+    c.advance(600_000);
+    expect(manager.loadCached(browser.request())).toBeUndefined();
+    expect(await manager.load(browser.request())).toBeNull();
+  });
+
+  it('is never used for the cookie store', async () => {
+    const { cookieStore } = await import('./cookie-store.js');
+    const manager = createSessionManager({
+      store: cookieStore(),
+      secrets: [SECRET],
+      secure: true,
+      refresh: async (t) => t,
+    });
+    managers.push(manager);
+    const browser = new Browser();
+    await manager.create(browser.request(), {
+      tokens: makeTokens(Date.now()),
+      user: { sub: 'u' },
+      sid: null,
+    });
+    expect(manager.loadCached(browser.request())).toBeUndefined();
+    expect(await manager.load(browser.request())).not.toBeNull();
+  });
+});
+
 describe('session manager: destroy and back-channel logout', () => {
   it('destroy deletes the session, clears the cookie and returns what was removed', async () => {
     const { login, manager, browser, store } = setup();

@@ -413,6 +413,18 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     return now() - record.lastSeenAt < config.touchIntervalMs ? record : touch(jar, key, record);
   };
 
+  /** `load`'s happy path without I/O: a live, well-formed session the store holds in memory. */
+  const loadCached = (jar: CookieJar): SessionRecord | undefined => {
+    if (store === null || store.peek === undefined) return undefined;
+    const id = jar.get(cookieName);
+    if (id === undefined || !isWellFormedSessionId(id)) return undefined;
+    const stored = store.peek(sessionKey(id));
+    if (stored === undefined) return undefined;
+    const record = withId(stored, id);
+    if (isExpired(record) || now() - record.lastSeenAt >= config.touchIntervalMs) return undefined;
+    return record;
+  };
+
   // ---- create / destroy ---------------------------------------------------------------------
 
   const destroy = async (jar: CookieJar): Promise<SessionRecord | null> => {
@@ -769,6 +781,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
   return {
     cookieName,
     load,
+    loadCached,
     create,
     destroy,
     freshSession,

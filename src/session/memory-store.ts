@@ -131,6 +131,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       // Frozen at write: shared by every reader, never copied per read.
       return entry === undefined ? null : entry.record;
     },
+    peek(key) {
+      return live(key)?.record;
+    },
     async create(key, record, ttlMs) {
       put(key, record, ttlMs);
     },

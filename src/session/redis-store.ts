@@ -629,6 +629,9 @@ export function redisStore(options: RedisStoreOptions): RedisSessionStore {
       }
       return record;
     },
+    peek(key) {
+      return cache?.read(key);
+    },
     async create(key, record, ttlMs) {
       const sealed = await seal(key, record, ttlMs);
       await op('write', () => write(key, record, sealed, ttlMs));

@@ -98,6 +98,11 @@ export interface SessionStore {
   /** A cross-process lock: `null` when someone else holds it. */
   lock(key: string, ttlMs: number): Promise<StoreLock | null>;
   /**
+   * Optional: the record if this process holds a copy it may use without I/O (shared and
+   * frozen, like `get`'s); `undefined` when only `get` can tell.
+   */
+  peek?(key: string): SessionRecord | undefined;
+  /**
    * Called by `createSessionManager` with its session secrets, for stores that encrypt records
    * at rest (the Redis store). Throws `VMPRO_CONFIG_INVALID` when the store already uses others.
    */
@@ -147,6 +152,12 @@ export interface SessionManager {
    * `VMPRO_STORE_UNAVAILABLE` on a store outage, and then leaves the cookies alone.
    */
   load(jar: CookieJar): Promise<SessionRecord | null>;
+  /**
+   * The session, synchronously, when the store has it in this process (memory store, Redis's
+   * local cache) and it needs no bookkeeping write; `undefined` otherwise — then use `load()`,
+   * which also handles every other case. Never changes cookies.
+   */
+  loadCached(jar: CookieJar): SessionRecord | undefined;
   /** Always a new id; destroys the session the jar carried before (no fixation, no mixing of users). */
   create(
     jar: CookieJar,
