@@ -75,9 +75,14 @@ class NodeRequestLike implements RequestLike {
   }
 
   get(name: string): string | null {
-    const value = this.#headers[name.toLowerCase()];
-    return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+    return nodeHeader(this.#headers, name);
   }
+}
+
+/** One header of a Node header map as `Headers.get` would give it (repeated values joined). */
+export function nodeHeader(headers: IncomingHttpHeaders, name: string): string | null {
+  const value = headers[name.toLowerCase()];
+  return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
 }
 
 export function nodeRequestLike(url: string, method: string, headers: IncomingHttpHeaders): RequestLike {

@@ -16,7 +16,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RequestLike, SetCookieSink, VmproAuth, VmproContext } from '../http/index.js';
-import { nodeRequestLike } from './node-request.js';
+import { nodeHeader } from './node-request.js';
 
 export type { VmproContext } from '../http/index.js';
 
@@ -66,6 +66,37 @@ export interface VmproWeb {
   honoErrorHandler(): (error: Error, c: HonoLikeContext) => Response;
 }
 
+/**
+ * A request on @hono/node-server as the session lookup sees it: headers from the Node request's
+ * map, URL and method from Hono only when asked (a session lookup needs neither, and Hono builds
+ * its request wrapper on first use).
+ */
+class HonoNodeRequest implements RequestLike {
+  readonly #c: HonoRouteContext;
+  readonly #headers: IncomingHttpHeaders;
+
+  constructor(c: HonoRouteContext, headers: IncomingHttpHeaders) {
+    this.#c = c;
+    this.#headers = headers;
+  }
+
+  get url(): string {
+    return this.#c.req.raw.url;
+  }
+
+  get method(): string {
+    return this.#c.req.raw.method;
+  }
+
+  get headers(): { get(name: string): string | null } {
+    return this;
+  }
+
+  get(name: string): string | null {
+    return nodeHeader(this.#headers, name);
+  }
+}
+
 /** Appends collected cookies to a response, copying it when its headers are immutable. */
 function withCookies(response: Response, cookies: string[]): Response {
   if (cookies.length === 0) return response;
@@ -96,7 +127,7 @@ export function vmproWeb(auth: VmproAuth): VmproWeb {
     const incoming = (c.env as { incoming?: { headers?: IncomingHttpHeaders } } | undefined)?.incoming
       ?.headers;
     if (!incoming) return c.req.raw;
-    return nodeRequestLike(c.req.raw.url, c.req.raw.method, incoming);
+    return new HonoNodeRequest(c, incoming);
   }
 
   async function run(request: Request, handler: WebHandler, guard: boolean): Promise<Response> {

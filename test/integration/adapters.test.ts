@@ -11,7 +11,7 @@ afterAll(async () => {
   await emulator?.close();
 });
 
-describe.each<AdapterKind>(['express', 'fastify', 'web'])(
+describe.each<AdapterKind>(['express', 'fastify', 'web', 'web-fetch'])(
   'the %s adapter, through a whole login against the emulator',
   (kind) => {
     let app: TestApp;

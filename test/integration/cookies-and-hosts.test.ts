@@ -35,7 +35,7 @@ describe('on https', () => {
   });
 });
 
-describe.each(['express', 'fastify', 'web'] as const)('the %s adapter and forged host headers', (kind) => {
+describe.each(['express', 'fastify', 'web', 'web-fetch'] as const)('the %s adapter and forged host headers', (kind) => {
   let app: TestApp;
   beforeAll(async () => {
     app = await startApp(kind, emulator);

@@ -13,7 +13,8 @@ import { createDemoApp } from '../../src/demo/app.js';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import { createVmproAuth, type VmproAuth, type VmproAuthOptions } from '../../src/http/index.js';
 
-export type AdapterKind = 'express' | 'fastify' | 'web';
+/** `web`: the demo's Hono app as @hono/node-server runs it; `web-fetch`: the same app given only the Request (Bun, Deno, Next.js). */
+export type AdapterKind = 'express' | 'fastify' | 'web' | 'web-fetch';
 
 export interface TestApp {
   origin: string;
@@ -113,7 +114,10 @@ export async function startApp(
     closeApp = () => app.close();
   } else {
     const app = createDemoApp(auth);
-    listener = getRequestListener((request) => app.fetch(request));
+    listener =
+      kind === 'web'
+        ? getRequestListener((request, env) => app.fetch(request, env))
+        : getRequestListener((request) => app.fetch(request));
   }
 
   return {
