@@ -35,38 +35,43 @@ describe('on https', () => {
   });
 });
 
-describe.each(['express', 'fastify', 'web', 'web-fetch'] as const)('the %s adapter and forged host headers', (kind) => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await startApp(kind, emulator);
-  });
-  afterAll(async () => {
-    await app?.close();
-  });
+describe.each(['express', 'fastify', 'web', 'web-fetch'] as const)(
+  'the %s adapter and forged host headers',
+  (kind) => {
+    let app: TestApp;
+    beforeAll(async () => {
+      app = await startApp(kind, emulator);
+    });
+    afterAll(async () => {
+      await app?.close();
+    });
 
-  it('sends the configured redirect URI whatever Host and X-Forwarded-* say', async () => {
-    const r = await fetch(`${app.origin}/auth/login`, {
-      redirect: 'manual',
-      headers: { host: 'evil.example', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' },
+    it('sends the configured redirect URI whatever Host and X-Forwarded-* say', async () => {
+      const r = await fetch(`${app.origin}/auth/login`, {
+        redirect: 'manual',
+        headers: { host: 'evil.example', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' },
+      });
+      expect(r.status).toBe(303);
+      const location = new URL(r.headers.get('location') ?? '');
+      expect(location.searchParams.get('redirect_uri')).toBe(`${app.origin}/auth/callback`);
     });
-    expect(r.status).toBe(303);
-    const location = new URL(r.headers.get('location') ?? '');
-    expect(location.searchParams.get('redirect_uri')).toBe(`${app.origin}/auth/callback`);
-  });
 
-  it('gives route handlers an authenticated fetch that only reaches the API origin', async () => {
-    const browser = new TestBrowser();
-    await signIn(browser, app.origin);
-    const request = new Request(`${app.origin}/anything`, {
-      headers: { cookie: browser.cookieHeader(app.origin) },
+    it('gives route handlers an authenticated fetch that only reaches the API origin', async () => {
+      const browser = new TestBrowser();
+      await signIn(browser, app.origin);
+      const request = new Request(`${app.origin}/anything`, {
+        headers: { cookie: browser.cookieHeader(app.origin) },
+      });
+      const ctx = app.auth.context(request, () => {});
+      const r = await ctx.fetch('/v1/vms');
+      expect(r.status).toBe(200);
+      expect(((await r.json()) as unknown[]).length).toBe(2);
+      await expect(ctx.fetch('//evil.example/v1/vms')).rejects.toMatchObject({
+        code: 'VMPRO_CONFIG_INVALID',
+      });
+      await expect(ctx.fetch('https://evil.example/v1/vms')).rejects.toMatchObject({
+        code: 'VMPRO_CONFIG_INVALID',
+      });
     });
-    const ctx = app.auth.context(request, () => {});
-    const r = await ctx.fetch('/v1/vms');
-    expect(r.status).toBe(200);
-    expect(((await r.json()) as unknown[]).length).toBe(2);
-    await expect(ctx.fetch('//evil.example/v1/vms')).rejects.toMatchObject({ code: 'VMPRO_CONFIG_INVALID' });
-    await expect(ctx.fetch('https://evil.example/v1/vms')).rejects.toMatchObject({
-      code: 'VMPRO_CONFIG_INVALID',
-    });
-  });
-});
+  },
+);
