@@ -1,5 +1,5 @@
 import { isVmproError, VmproError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import { type Logger, silentLogger } from '../logger.js';
 import type { TokenSource } from '../token-source.js';
 import { hintFor, RETRYABLE_STATUSES, redactedPath, VmproApiError } from './errors.js';
 import { backoffDelay, parseRetryAfter } from './retry.js';
@@ -164,16 +164,18 @@ function headerRecord(from?: Headers | HeaderRecord): HeaderRecord {
  * (Node makes every AbortSignal transferable). Requests that start within `slice` ms of each
  * other share one signal that fires `timeoutMs + slice` after the first of them started: each
  * request still gets at least `timeoutMs`, and at most `slice` (≤ 5 %, ≤ 1 s) more. A signal is
- * shared by at most 64 requests: each fetch adds an abort listener, and adding one walks the
- * signal's list of listeners.
+ * shared by at most 64 requests: each fetch adds an abort listener (kept until the request is
+ * garbage-collected), and adding one walks the signal's list of listeners.
  */
+const MAX_SHARED_USES = 64;
+
 class SharedDeadlines {
   private readonly slots = new Map<number, { until: number; uses: number; signal: AbortSignal }>();
 
   signal(timeoutMs: number): AbortSignal {
     const now = performance.now();
     const slot = this.slots.get(timeoutMs);
-    if (slot !== undefined && now < slot.until && slot.uses < 64) {
+    if (slot !== undefined && now < slot.until && slot.uses < MAX_SHARED_USES) {
       slot.uses += 1;
       return slot.signal;
     }
@@ -653,13 +655,14 @@ export class Transport {
       );
       return { status, headers: response.headers, url, tokenSent, data: undefined, error, request: sent };
     } finally {
-      config.logger.debug('vmpro api', {
-        method,
-        path,
-        status,
-        durationMs: Math.round((performance.now() - started) * 10) / 10,
-        attempt,
-      });
+      if (config.logger !== silentLogger)
+        config.logger.debug('vmpro api', {
+          method,
+          path,
+          status,
+          durationMs: Math.round((performance.now() - started) * 10) / 10,
+          attempt,
+        });
     }
   }
 

@@ -1,0 +1,23 @@
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { prepareLibrary } from './lib/build.js';
+import { BENCH_SECRET, measureRate, startChild } from './lib/harness.js';
+const route = process.argv[2] ?? 'me';
+const store = process.argv[3] ?? 'memory';
+const dir = `/work/prof/${route}-${store}-${Date.now()}`;
+process.env.BENCH_CPU_PROF = dir;
+prepareLibrary();
+const demo = await startChild<{ url: string; cookie: string; referenceUrl: string }>('bench/servers/demo.ts',
+  { VMPRO_SESSION_STORE: store === 'redis' ? 'redis://127.0.0.1:6379' : store, VMPRO_SESSION_SECRET: BENCH_SECRET, VMPRO_CLIENT_ID: '', PORT: '0' }, 'demo');
+const url = `${demo.info.url}/${route}`;
+const headers = { cookie: demo.info.cookie, accept: 'application/json' };
+await measureRate({ name: route, url, headers }, 3);
+const s = await measureRate({ name: route, url, headers }, 10);
+console.log(route, store, Math.round(s.rps), 'req/s non2xx', s.non2xx);
+await demo.stop();
+const file = readdirSync(`${dir}/demo`).find((f) => f.endsWith('.cpuprofile'))!;
+const prof = JSON.parse(readFileSync(`${dir}/demo/${file}`, 'utf8'));
+const byId = new Map<number, any>(prof.nodes.map((n: any) => [n.id, n]));
+const self = new Map<string, number>();
+prof.samples.forEach((id: number, i: number) => { const cf = byId.get(id).callFrame; const key = `${cf.functionName || '(anon)'} ${cf.url.replace(/.*node_modules\//, 'nm/').replace(/.*vmpro-bench-build-[^/]+\//, 'dist/')}:${cf.lineNumber}`; self.set(key, (self.get(key) ?? 0) + (prof.timeDeltas[i] ?? 0)); });
+writeFileSync(`/work/prof/${route}-${store}.json`, JSON.stringify(Object.fromEntries([...self].map(([k, v]) => [k, v / s.requests]))));
+process.exit(0);
