@@ -59,7 +59,7 @@ export interface VmproWeb {
    */
   honoHandler<C extends HonoRouteContext>(
     handler: (c: C, vmpro: VmproContext) => Response | Promise<Response>,
-  ): (c: C) => Promise<Response>;
+  ): (c: C) => Response | Promise<Response>;
   /** Hono guard for one route: redirect to login (pages) or `401` (API calls) without a session. */
   honoRequireLogin(): (c: HonoLikeContext, next: HonoLikeNext) => Promise<Response | undefined>;
   /** For `app.onError(...)`: turns vmpro-connect errors thrown in routes into the right status and message. */
@@ -166,13 +166,22 @@ export function vmproWeb(auth: VmproAuth): VmproWeb {
     honoHandler<C extends HonoRouteContext>(
       handler: (c: C, vmpro: VmproContext) => Response | Promise<Response>,
     ) {
-      return async function vmproHonoHandler(c: C): Promise<Response> {
+      // Not async: a handler that answers synchronously is answered synchronously.
+      return function vmproHonoHandler(c: C): Response | Promise<Response> {
         const { vmpro, cookies } = prepare(honoRequest(c));
+        let answer: Response | PromiseLike<Response>;
         try {
-          return withCookies(await handler(c, vmpro), cookies);
+          answer = handler(c, vmpro);
         } catch (error) {
           return withCookies(auth.errorResponse(c.req.raw, error), cookies);
         }
+        if (typeof (answer as Partial<PromiseLike<Response>>).then !== 'function') {
+          return withCookies(answer as Response, cookies);
+        }
+        return Promise.resolve(answer).then(
+          (response) => withCookies(response, cookies),
+          (error: unknown) => withCookies(auth.errorResponse(c.req.raw, error), cookies),
+        );
       };
     },
     honoRequireLogin() {
