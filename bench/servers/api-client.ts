@@ -13,6 +13,7 @@
  */
 import { createInterface } from 'node:readline';
 import { createVmproApiClient, fixedToken } from '../../src/api/index.js';
+import { anonymousToken } from '../../test/support/tokens.js';
 import { announceReady, required, runChild } from './child.js';
 
 runChild(async () => {
@@ -20,18 +21,7 @@ runChild(async () => {
   const issuer = required('BENCH_ISSUER');
   const variant = required('BENCH_VARIANT');
 
-  const grant = await fetch(`${issuer}/protocol/openid-connect/token`, {
-    method: 'POST',
-    body: new URLSearchParams({
-      grant_type: 'password',
-      client_id: 'anonymous',
-      username: 'demo',
-      password: 'demo',
-      scope: 'openid',
-    }),
-  });
-  if (!grant.ok) throw new Error(`the emulator refused the password grant (${grant.status})`);
-  const { access_token: token } = (await grant.json()) as { access_token: string };
+  const token = await anonymousToken(issuer);
   const url = `${apiBase}/v1/vms`;
 
   const canned = variant.endsWith('-canned');

@@ -3,6 +3,7 @@
  * refresh, retry, timeout and error rules with injected faults.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { anonymousToken } from '../../test/support/tokens.js';
 import { type RunningEmulator, startEmulator } from '../emulator/index.js';
 import type { TokenSource } from '../token-source.js';
 import { createVmproApiClient, type VmproApiClient, type VmproApiClientOptions } from './client.js';
@@ -11,24 +12,6 @@ import { fixedToken } from './fixed-token.js';
 import type { Video } from './types.js';
 
 let emulator: RunningEmulator;
-
-/** The documented "anonymous" scenario: the password grant with the public client. */
-async function passwordGrant(issuer: string, signal?: AbortSignal): Promise<string> {
-  const response = await fetch(`${issuer}/protocol/openid-connect/token`, {
-    method: 'POST',
-    body: new URLSearchParams({
-      grant_type: 'password',
-      client_id: 'anonymous',
-      username: 'demo',
-      password: 'demo',
-      scope: 'openid',
-    }),
-    signal: signal ?? null,
-  });
-  if (!response.ok) throw new Error(`password grant failed with ${response.status}`);
-  const body = (await response.json()) as { access_token: string };
-  return body.access_token;
-}
 
 /** Fetches a token on first use and on every forced refresh, and counts both. */
 function passwordGrantSource(): TokenSource & { grants: number; forced: number } {
@@ -39,7 +22,7 @@ function passwordGrantSource(): TokenSource & { grants: number; forced: number }
     async getAccessToken(options?: { forceRefresh?: boolean; signal?: AbortSignal }) {
       if (options?.forceRefresh) source.forced += 1;
       if (current === undefined || options?.forceRefresh) {
-        current = await passwordGrant(emulator.issuer, options?.signal);
+        current = await anonymousToken(emulator.issuer, options?.signal);
         source.grants += 1;
       }
       return current;
@@ -356,7 +339,7 @@ describe('rate limit over a socket', () => {
 
   it('reports 429 with Retry-After and the rate-limit hint once retries cannot help', async () => {
     limited = await startEmulator({ rateLimitPerMinute: 2 });
-    const token = await passwordGrant(limited.issuer);
+    const token = await anonymousToken(limited.issuer);
     const waits = noWait();
     const local = createVmproApiClient({
       baseUrl: limited.apiBase,

@@ -1,6 +1,6 @@
 /** The default store: a bounded in-process map. One process only. */
 import { VmproError } from '../errors.js';
-import { frozenCopy } from './record.js';
+import { evictBeyond, frozenCopy } from './record.js';
 import type { SessionRecord, SessionStore, StoreLock } from './types.js';
 
 interface Entry {
@@ -99,15 +99,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     entries.set(key, { record: copy, expiresAt: now() + ttlMs, used: false });
     addToIndex(bySid, copy.sid, key);
     addToIndex(bySub, copy.user.sub, key);
-    while (entries.size > maxEntries) {
-      const [oldest, entry] = entries.entries().next().value as [string, Entry];
-      entries.delete(oldest);
-      if (entry.used || oldest === key) {
-        // Read since its last pass (or the record just written): to the young end, unmarked.
-        entry.used = false;
-        entries.set(oldest, entry);
-        continue;
-      }
+    for (const [oldest, entry] of evictBeyond(entries, maxEntries, key)) {
       removeFromIndex(bySid, entry.record.sid, oldest);
       removeFromIndex(bySub, entry.record.user.sub, oldest);
     }

@@ -71,6 +71,31 @@ export function parseSessionRecord(value: unknown): SessionRecord | null {
 }
 
 /**
+ * Second-chance eviction for the in-process record maps (the memory store, Redis's local cache):
+ * a read only sets `used` (the map is not reordered on every request); beyond `max` entries the
+ * oldest unmarked entry goes, and marked ones move to the young end, unmarked. `keep` (the key
+ * just written) is never the one evicted. Returns the evicted keys with their entries.
+ */
+export function evictBeyond<E extends { used: boolean }>(
+  entries: Map<string, E>,
+  max: number,
+  keep: string,
+): Array<[string, E]> {
+  const evicted: Array<[string, E]> = [];
+  while (entries.size > max) {
+    const [oldest, entry] = entries.entries().next().value as [string, E];
+    entries.delete(oldest);
+    if (entry.used || oldest === keep) {
+      entry.used = false;
+      entries.set(oldest, entry);
+    } else {
+      evicted.push([oldest, entry]);
+    }
+  }
+  return evicted;
+}
+
+/**
  * A deep-frozen copy of a JSON-safe value: what stores keep, so that what they hand out can be
  * shared by every reader without copying on each read (the hot path of every request).
  */

@@ -4,7 +4,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { VmproError } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
-import { describeError, frozenCopy, keyTag, parseSessionRecord, storeUnavailable } from './record.js';
+import {
+  describeError,
+  evictBeyond,
+  frozenCopy,
+  keyTag,
+  parseSessionRecord,
+  storeUnavailable,
+} from './record.js';
 import { assertSecrets, sealJson, unsealJson } from './seal.js';
 import type { SessionRecord, SessionStore, StoreLock } from './types.js';
 
@@ -403,14 +410,7 @@ class CoherentCache {
     if (this.state !== 'up' || ttlMs <= 0) return;
     this.entries.delete(key);
     this.entries.set(key, { record: frozenCopy(record), expiresAt: Date.now() + ttlMs, used: false });
-    while (this.entries.size > this.maxEntries) {
-      const [oldest, entry] = this.entries.entries().next().value!;
-      this.entries.delete(oldest);
-      if (entry.used || oldest === key) {
-        entry.used = false;
-        this.entries.set(oldest, entry);
-      }
-    }
+    evictBeyond(this.entries, this.maxEntries, key);
   }
 
   close(): void {
