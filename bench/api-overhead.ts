@@ -23,6 +23,7 @@ import {
   isMain,
   median,
   percentile,
+  pinSelf,
   runAsScript,
   startChild,
   stopAll,
@@ -34,6 +35,11 @@ const TARGET_PERCENT = 5;
 interface EmulatorInfo {
   issuer: string;
   apiBase: string;
+}
+
+interface PairResult {
+  bareUs: number;
+  otherUs: number;
 }
 
 interface RunResult {
@@ -72,9 +78,16 @@ export async function run(): Promise<Figure[]> {
     `   ${roundCount} ABBA rounds × ${perRound} sequential calls per variant, over two pairs of caller processes; the emulator in its own process`,
   );
   console.log(`   ${library.note}`);
+  console.log(`   ${pinSelf(0).replace('load', 'callers')}`);
   const children: Array<ChildServer<unknown> | undefined> = [];
   try {
-    const emulator = await startChild<EmulatorInfo>('bench/servers/emulator.ts', {}, 'emulator');
+    const emulator = await startChild<EmulatorInfo>(
+      'bench/servers/emulator.ts',
+      {},
+      'emulator',
+      undefined,
+      1,
+    );
     children.push(emulator);
     const caller = async (variant: string) => {
       const child = await startChild<unknown>(
@@ -85,6 +98,8 @@ export async function run(): Promise<Figure[]> {
           BENCH_VARIANT: variant,
         },
         `caller-${variant}`,
+        undefined,
+        0,
       );
       children.push(child);
       await child.ask(`run ${perRound * 5}`); // warm-up
@@ -102,6 +117,25 @@ export async function run(): Promise<Figure[]> {
       Math.ceil(roundCount / 2),
       perRound * 4,
     );
+
+    // The same comparison in one process, call by call (ABBA per pair of calls), next to an A/A
+    // run (bare against the same code again) that shows how far this method is off for equal code.
+    const alternate = await caller('alternate');
+    const blocks = envNumber('BENCH_API_BLOCKS', 16);
+    const perBlock = envNumber('BENCH_API_PAIRS', 400);
+    const ab: PairResult[] = [];
+    const aa: PairResult[] = [];
+    for (let block = 0; block < blocks; block++) {
+      const order = block % 2 === 0 ? (['client', 'aa'] as const) : (['aa', 'client'] as const);
+      for (const mode of order)
+        (mode === 'client' ? ab : aa).push(await alternate.ask<PairResult>(`pairs ${perBlock} ${mode}`));
+    }
+    const pairTotal = (results: PairResult[]) =>
+      mean(results.map((r) => r.otherUs)) / mean(results.map((r) => r.bareUs));
+    const pairSpread = (results: PairResult[]) => {
+      const blockRatios = results.map((r) => r.otherUs / r.bareUs);
+      return `${percent(percentile(blockRatios, 25))} … ${percent(percentile(blockRatios, 75))}`;
+    };
 
     const ratios = client.map((c, i) => c.wallUs / bare[i]!.wallUs);
     const paired = median(ratios);
@@ -122,6 +156,15 @@ export async function run(): Promise<Figure[]> {
         target: `< ${TARGET_PERCENT} %`,
         met: (paired - 1) * 100 < TARGET_PERCENT,
         note: `middle half of rounds ${percent(percentile(ratios, 25))} … ${percent(percentile(ratios, 75))}; from total time ${percent(total)}`,
+      },
+      {
+        bench: BENCH,
+        label: 'one process, calls alternating: client ÷ bare − 1 (%)',
+        value: (pairTotal(ab) - 1) * 100,
+        digits: 1,
+        target: 'report only',
+        met: null,
+        note: `${blocks} blocks × ${perBlock} pairs, middle half of blocks ${pairSpread(ab)}; A/A (bare ÷ same code): ${percent(pairTotal(aa))}, middle half ${pairSpread(aa)}`,
       },
       {
         bench: BENCH,

@@ -3,8 +3,9 @@
  * generator in this process and the server never share an event loop), autocannon runs,
  * interleaved rounds with medians, and the figures every benchmark returns.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
@@ -57,6 +58,33 @@ export function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
+/**
+ * CPU pinning: on Linux with `taskset` and at least two CPUs, the server under test runs on CPU 1
+ * and the load (autocannon, or the API callers) on CPU 0, so that the two never take turns on one
+ * core and the scheduler does not move them around between rounds (the biggest source of noise
+ * on a 2-core VM). `BENCH_PIN=0` turns it off. Returns a line for the benchmark's header.
+ */
+const TASKSET = '/usr/bin/taskset';
+export const PINNING = process.env.BENCH_PIN !== '0' && existsSync(TASKSET) && availableParallelism() >= 2;
+
+/** Pins this process (all its threads) to `cpu` when pinning is on; says what it did. */
+export function pinSelf(cpu: number): string {
+  if (!PINNING) return 'CPU pinning off (BENCH_PIN=0, no taskset, or one CPU)';
+  const result = spawnSync(TASKSET, ['-a', '-p', '-c', String(cpu), String(process.pid)], {
+    stdio: 'ignore',
+  });
+  return result.status === 0
+    ? `load on CPU ${cpu}, servers on CPU 1 (taskset; BENCH_PIN=0 to turn off)`
+    : 'CPU pinning failed (taskset); running unpinned';
+}
+
+/** Lets this process run on every CPU again (after `pinSelf`). */
+export function unpinSelf(): void {
+  if (!PINNING) return;
+  const all = `0-${availableParallelism() - 1}`;
+  spawnSync(TASKSET, ['-a', '-p', '-c', all, String(process.pid)], { stdio: 'ignore' });
+}
+
 /** A server under test, running in its own process. */
 export interface ChildServer<T> {
   /** The JSON line the child printed when ready (its URL, session cookie, …). */
@@ -77,6 +105,7 @@ export async function startChild<T>(
   env: Record<string, string | undefined>,
   label: string,
   timeoutMs = 60_000,
+  cpu?: number,
 ): Promise<ChildServer<T>> {
   const nodeArgs = ['--import', 'tsx'];
   // The compiled library instead of tsx-transpiled sources (see build.ts and use-build.mjs).
@@ -85,15 +114,14 @@ export async function startChild<T>(
   const profileDir = process.env.BENCH_CPU_PROF;
   // One directory per server; V8 names each thread's profile (main thread: CPU.….0.001.cpuprofile).
   if (profileDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${profileDir}/${label}`);
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [...nodeArgs, fileURLToPath(new URL(script, pathToFileURL(ROOT)))],
-    {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    },
-  );
+  const command = [process.execPath, ...nodeArgs, fileURLToPath(new URL(script, pathToFileURL(ROOT)))];
+  // taskset execs node, so the pid stays the server's (its /proc CPU time is read by pid).
+  if (PINNING && cpu !== undefined) command.unshift(TASKSET, '-c', String(cpu));
+  const child: ChildProcess = spawn(command[0]!, command.slice(1), {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   const stderrTail: string[] = [];
   createInterface({ input: child.stderr! }).on('line', (line) => {
     stderrTail.push(line);
@@ -180,6 +208,8 @@ export interface RateSample {
   errors: number;
   /** Server CPU time (user + system) per request in µs; `null` without a pid or `/proc`. */
   cpuUs: number | null;
+  /** The load generator's own CPU time (this process) per request in µs. */
+  loadCpuUs: number | null;
 }
 
 /** CPU time (user + system) a process has used so far, in µs; `null` where `/proc` is missing. */
@@ -201,6 +231,7 @@ export async function measureRate(
   connections = LOAD.connections,
 ): Promise<RateSample> {
   const cpuBefore = target.pid === undefined ? null : processCpuUs(target.pid);
+  const loadBefore = process.cpuUsage();
   const result = await autocannon({
     url: target.url,
     headers: target.headers,
@@ -208,6 +239,7 @@ export async function measureRate(
     duration: seconds,
   });
   const cpuAfter = target.pid === undefined ? null : processCpuUs(target.pid);
+  const load = process.cpuUsage(loadBefore);
   const requests = result.requests.total;
   return {
     rps: requests / result.duration,
@@ -216,6 +248,7 @@ export async function measureRate(
     errors: result.errors + result.timeouts,
     cpuUs:
       cpuBefore === null || cpuAfter === null || requests === 0 ? null : (cpuAfter - cpuBefore) / requests,
+    loadCpuUs: requests === 0 ? null : (load.user + load.system) / requests,
   };
 }
 
@@ -228,6 +261,8 @@ export interface RouteResult {
   errors: number;
   /** Server CPU µs per request, per round (empty without a pid). */
   cpu: number[];
+  /** The load generator's CPU µs per request, per round. */
+  loadCpu: number[];
 }
 
 /**
@@ -249,6 +284,7 @@ export async function interleave(targets: LoadTarget[], load = LOAD): Promise<Ro
     name: t.name,
     rates: [] as number[],
     cpu: [] as number[],
+    loadCpu: [] as number[],
     requests: 0,
     non2xx: 0,
     errors: 0,
@@ -261,6 +297,7 @@ export async function interleave(targets: LoadTarget[], load = LOAD): Promise<Ro
       const r = results[i]!;
       r.rates.push(sample.rps);
       if (sample.cpuUs !== null) r.cpu.push(sample.cpuUs);
+      if (sample.loadCpuUs !== null) r.loadCpu.push(sample.loadCpuUs);
       r.requests += sample.requests;
       r.non2xx += sample.non2xx;
       r.errors += sample.errors;
@@ -277,7 +314,9 @@ export const verdict = (met: boolean | null) => (met === null ? '' : met ? 'MET'
 /** One route's line: median, and the per-round rates so that the spread is visible. */
 export function routeLine(r: RouteResult): string {
   const rounds = r.rates.map((x) => Math.round(x)).join(', ');
-  const cpu = r.cpu.length > 0 ? `   server CPU ${median(r.cpu).toFixed(1)} µs/request` : '';
+  const server = r.cpu.length > 0 ? `   server CPU ${median(r.cpu).toFixed(1)} µs/request` : '';
+  const load = r.loadCpu.length > 0 ? `, load generator ${median(r.loadCpu).toFixed(1)} µs` : '';
+  const cpu = server + load;
   return `  ${r.name.padEnd(34)} median ${fmtRate(r.median).padStart(14)}${cpu}\n  ${''.padEnd(34)} rounds: ${rounds}`;
 }
 

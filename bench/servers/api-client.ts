@@ -8,8 +8,11 @@
  * - `bare-canned` / `client-canned`: the same with a `fetch` that answers at once with the same
  *   JSON (no network): the difference is the client's own work.
  *
+ * - `alternate`: both in one process, for `pairs` (below).
+ *
  * Against an emulator in another process (`BENCH_API_BASE`, `BENCH_ISSUER`). After the ready line
- * it answers each stdin line `run <n>` with `{"wallUs","cpuUs"}` per call over n sequential calls.
+ * it answers each stdin line `run <n>` with `{"wallUs","cpuUs"}` per call over n sequential calls,
+ * and `pairs <n> client|aa` with `{"bareUs","otherUs"}` (see `pairs`).
  */
 import { createInterface } from 'node:readline';
 import { createVmproApiClient, fixedToken } from '../../src/api/index.js';
@@ -33,16 +36,44 @@ runChild(async () => {
         new Response(answer, { headers: { 'content-type': 'application/json' } })) as typeof fetch)
     : fetch;
   const api = createVmproApiClient({ baseUrl: apiBase, tokenSource: fixedToken(token), fetch: doFetch });
-  const call = variant.startsWith('bare')
-    ? async () => {
-        const response = await doFetch(url, { headers: { authorization: `Bearer ${token}` } });
-        if (!response.ok) throw new Error(`bare fetch got ${response.status}`);
-        await response.json();
-      }
-    : async () => {
-        await api.vms.list();
-      };
+  const bareCall = async () => {
+    const response = await doFetch(url, { headers: { authorization: `Bearer ${token}` } });
+    if (!response.ok) throw new Error(`bare fetch got ${response.status}`);
+    await response.json();
+  };
+  // The same code as a second function, for the A/A run that shows the method's own noise.
+  const bareAgain = async () => {
+    const response = await doFetch(url, { headers: { authorization: `Bearer ${token}` } });
+    if (!response.ok) throw new Error(`bare fetch got ${response.status}`);
+    await response.json();
+  };
+  const clientCall = async () => {
+    await api.vms.list();
+  };
+  const call = variant.startsWith('bare') ? bareCall : clientCall;
   await call(); // fails here, before "ready", if anything is wrong
+  if (variant === 'alternate') await bareAgain();
+
+  /**
+   * `pairs <n> client|aa`: n pairs of calls, bare and the other one back to back, in the order
+   * ABBA pair by pair, so that whatever slows the machine down hits both alike. Returns the total
+   * wall time of each side in µs per call.
+   */
+  const pairs = async (n: number, other: () => Promise<void>) => {
+    let bareNs = 0n;
+    let otherNs = 0n;
+    for (let i = 0; i < n; i++) {
+      const bareFirst = i % 4 === 0 || i % 4 === 3;
+      const t0 = process.hrtime.bigint();
+      await (bareFirst ? bareCall() : other());
+      const t1 = process.hrtime.bigint();
+      await (bareFirst ? other() : bareCall());
+      const t2 = process.hrtime.bigint();
+      bareNs += bareFirst ? t1 - t0 : t2 - t1;
+      otherNs += bareFirst ? t2 - t1 : t1 - t0;
+    }
+    return { bareUs: Number(bareNs) / 1e3 / n, otherUs: Number(otherNs) / 1e3 / n };
+  };
 
   const run = async (n: number) => {
     const cpu = process.cpuUsage();
@@ -54,9 +85,11 @@ runChild(async () => {
   };
 
   createInterface({ input: process.stdin }).on('line', (line) => {
-    const n = Number(/^run (\d+)$/.exec(line.trim())?.[1]);
+    const pairCommand = /^pairs (\d+) (client|aa)$/.exec(line.trim());
+    const n = Number(pairCommand?.[1] ?? /^run (\d+)$/.exec(line.trim())?.[1]);
     if (!Number.isInteger(n) || n < 1) return;
-    run(n).then(
+    const work = pairCommand ? pairs(n, pairCommand[2] === 'aa' ? bareAgain : clientCall) : run(n);
+    work.then(
       (result) => process.stdout.write(`${JSON.stringify(result)}\n`),
       (error: unknown) => {
         console.error(error);
