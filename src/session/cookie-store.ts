@@ -3,6 +3,7 @@
  * `sealJson` (purpose `session`) and split into cookies of at most `maxChunkSize` bytes.
  */
 import { VmproError } from '../errors.js';
+import { assertLogoutList, type LogoutList } from './logout-list.js';
 import type { CookieAttributes, CookieJar, CookieStoreMarker } from './types.js';
 
 const MARKER = Symbol.for('vmpro-connect.cookieStore');
@@ -14,6 +15,11 @@ const MAX_CHUNKS = 20;
 export interface CookieStoreOptions {
   /** Bytes per cookie, name and `=` included; default 3800 (browsers allow 4096). */
   maxChunkSize?: number;
+  /**
+   * Where back-channel logouts are remembered: `memoryLogoutList()` (the default: the instance
+   * that received the logout only) or `redisLogoutList({ client })` (every instance).
+   */
+  logouts?: LogoutList;
 }
 
 /**
@@ -23,8 +29,10 @@ export interface CookieStoreOptions {
  * mind your server's and proxy's header limits (Node: 16 KB total).
  *
  * No server state means no cross-process lock: refreshes are single-flight within one process
- * only, and a back-channel logout is remembered (as a bounded deny-list) only by the instance
- * that received it. For several instances use `redisStore`.
+ * only. A back-channel logout cannot delete a cookie; it is remembered in a list of ended
+ * `sid`s/`sub`s that every cookie is checked against — by default by the instance that received
+ * it only; with `logouts: redisLogoutList({ client })` by every instance (within its `pollMs`).
+ * For several instances `redisStore` is the better fit.
  *
  * @example
  * ```ts
@@ -39,7 +47,8 @@ export function cookieStore(options: CookieStoreOptions = {}): CookieStoreMarker
       `\`maxChunkSize\` must be an integer between ${MIN_CHUNK_SIZE} and 4096 bytes (got ${String(maxChunkSize)}).`,
     );
   }
-  const marker = { kind: 'cookie' as const, maxChunkSize };
+  const logouts = assertLogoutList(options.logouts);
+  const marker = { kind: 'cookie' as const, maxChunkSize, ...(logouts ? { logouts } : {}) };
   Object.defineProperty(marker, MARKER, { value: true });
   return Object.freeze(marker);
 }

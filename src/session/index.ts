@@ -14,6 +14,13 @@
  * ```
  */
 export { type CookieStoreOptions, cookieStore } from './cookie-store.js';
+export {
+  type LogoutList,
+  type MemoryLogoutListOptions,
+  memoryLogoutList,
+  type RedisLogoutListOptions,
+  redisLogoutList,
+} from './logout-list.js';
 export { createSessionManager } from './manager.js';
 export { type MemoryStoreOptions, memoryStore } from './memory-store.js';
 export {

@@ -14,6 +14,7 @@ import {
   readChunkedCookie,
   writeChunkedCookie,
 } from './cookie-store.js';
+import { type LogoutList, memoryLogoutList } from './logout-list.js';
 import { memoryStore } from './memory-store.js';
 import {
   describeError,
@@ -42,12 +43,13 @@ const DEFAULT_IDLE_WITHOUT_REFRESH_TOKEN_MS = 3_600_000;
 /** How long a cookie-store refresh result is kept for requests still carrying the old cookie. */
 const SUCCESSOR_TTL_MS = 60_000;
 const MAX_SUCCESSORS = 10_000;
-const MAX_DENIED = 10_000;
 /** Write attempts after a refresh when unrelated writes (lastSeenAt) keep winning the CAS. */
 const MAX_PERSIST_ATTEMPTS = 3;
 
 interface Config {
   store: SessionStore | null;
+  /** The cookie store's back-channel logouts; `null` with a server-side store. */
+  logouts: LogoutList | null;
   cookieMaxChunkSize: number;
   secrets: string[];
   cookieName: string;
@@ -113,11 +115,13 @@ function resolveConfig(options: SessionManagerOptions): Config {
   }
   let store: SessionStore | null;
   let cookieMaxChunkSize = 0;
+  let logouts: LogoutList | null = null;
   if (options.store === undefined) {
     store = memoryStore();
   } else if (isCookieStoreMarker(options.store)) {
     store = null;
     cookieMaxChunkSize = (options.store as CookieStoreMarker).maxChunkSize;
+    logouts = (options.store as CookieStoreMarker).logouts ?? memoryLogoutList();
   } else if (isSessionStore(options.store)) {
     store = options.store;
     // Stores that keep records outside this process (Redis) encrypt them with these secrets.
@@ -134,6 +138,7 @@ function resolveConfig(options: SessionManagerOptions): Config {
   return {
     store,
     cookieMaxChunkSize,
+    logouts,
     secrets: [...options.secrets],
     cookieName,
     attributes: Object.freeze({ httpOnly: true, secure: options.secure, sameSite: 'Lax', path: '/' }),
@@ -232,7 +237,6 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     string,
     { spentAccessToken: string; spentRefreshToken: string | null; record: SessionRecord; expiresAt: number }
   >();
-  const denied = new Map<string, number>();
   const sealedRecords = new WeakMap<SessionRecord, Promise<string>>();
 
   // ---- time rules ---------------------------------------------------------------------------
@@ -290,22 +294,14 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     }
   };
 
-  const isDenied = (record: SessionRecord): boolean => {
-    const bySid = record.sid === null ? undefined : denied.get(`sid:${record.sid}`);
-    const bySub = denied.get(`sub:${record.user.sub}`);
+  /** Ended by a back-channel logout (cookie store); throws `VMPRO_STORE_UNAVAILABLE` when unknown. */
+  const isLoggedOut = (record: SessionRecord): boolean => {
+    const list = config.logouts!;
+    const bySid = record.sid === null ? undefined : list.endedAt(`sid:${record.sid}`);
+    const bySub = list.endedAt(`sub:${record.user.sub}`);
     return (
       (bySid !== undefined && record.createdAt <= bySid) || (bySub !== undefined && record.createdAt <= bySub)
     );
-  };
-
-  const deny = (name: string): void => {
-    const t = now();
-    for (const [entry, endedAt] of denied) {
-      if (endedAt + config.absoluteMs > t && denied.size < MAX_DENIED) break;
-      denied.delete(entry);
-    }
-    denied.delete(name);
-    denied.set(name, t);
   };
 
   // ---- store access (records leave the store with their id restored) ------------------------
@@ -370,7 +366,8 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     const record = parseSessionRecord(
       await unsealJson<unknown>(config.secrets, sealed, { purpose: 'session', now }),
     );
-    if (record === null || isExpired(record) || isDenied(record) || !isWellFormedSessionId(record.id)) {
+    await config.logouts!.ready?.();
+    if (record === null || isExpired(record) || isLoggedOut(record) || !isWellFormedSessionId(record.id)) {
       log.debug('session cookie refused (tampered, sealed with an unknown secret, expired or logged out)');
       clearCookies(jar);
       return null;
@@ -762,10 +759,12 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     const sub = typeof filter?.sub === 'string' && filter.sub !== '' ? filter.sub : undefined;
     if (sid === undefined && sub === undefined) return 0;
     if (store === null) {
-      deny(sid !== undefined ? `sid:${sid}` : `sub:${sub}`);
-      log.info('back-channel logout remembered (cookie store: this instance only)', {
-        by: sid ? 'sid' : 'sub',
-      });
+      const list = config.logouts!;
+      await list.add(sid !== undefined ? `sid:${sid}` : `sub:${sub}`, now(), config.absoluteMs);
+      log.info(
+        `back-channel logout remembered (cookie store: ${list.kind === 'redis' ? 'every instance, through Redis' : 'this instance only'})`,
+        { by: sid ? 'sid' : 'sub' },
+      );
       return 0;
     }
     const keys =
@@ -792,6 +791,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       flights.clear();
       successors.clear();
       await store?.close?.();
+      await config.logouts?.close?.();
     },
   };
 }

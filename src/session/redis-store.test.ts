@@ -6,21 +6,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { isVmproError } from '../errors.js';
 import { createSessionManager } from './manager.js';
 import { type RedisSessionStore, redisStore } from './redis-store.js';
-import { Browser, makeRecord, makeTokens, SECRET } from './test-support.js';
+import { Browser, eventually, makeRecord, makeTokens, SECRET } from './test-support.js';
 import type { SessionManager, SessionManagerOptions, SessionRecord } from './types.js';
 
 const url = process.env.REDIS_URL;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `check` until it returns true or `withinMs` passes; returns the last result. */
-async function eventually(check: () => Promise<boolean> | boolean, withinMs = 5000): Promise<boolean> {
-  const deadline = Date.now() + withinMs;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() > deadline) return false;
-    await sleep(20);
-  }
-}
 
 const storeUnavailable = (error: unknown) => isVmproError(error, 'VMPRO_STORE_UNAVAILABLE');
 

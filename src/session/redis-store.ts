@@ -131,7 +131,8 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `);
 
-function toCommand(client: RedisClientLike): Command {
+/** One function that sends a command through either client. */
+export function toRedisCommand(client: RedisClientLike): Command {
   if (typeof client === 'object' && client !== null) {
     if ('call' in client && typeof client.call === 'function') {
       return (args) => client.call(args[0]!, ...args.slice(1));
@@ -146,7 +147,8 @@ function toCommand(client: RedisClientLike): Command {
   );
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+/** `promise`, or a rejection after `ms`. */
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
     promise.then(
@@ -460,7 +462,7 @@ export function redisStore(options: RedisStoreOptions): RedisSessionStore {
   if (typeof options !== 'object' || options === null) {
     throw new VmproError('VMPRO_CONFIG_INVALID', 'redisStore() needs { client }.');
   }
-  const rawCommand = toCommand(options.client);
+  const rawCommand = toRedisCommand(options.client);
   const prefix = options.prefix ?? 'vmpro:';
   if (typeof prefix !== 'string') throw new VmproError('VMPRO_CONFIG_INVALID', '`prefix` must be a string.');
   const timeoutMs = options.commandTimeoutMs ?? 2000;

@@ -154,3 +154,13 @@ export function flakyStore(inner: SessionStore): SessionStore & { down: boolean;
     close: async () => inner.close?.(),
   });
 }
+
+/** Polls `check` until it returns true or `withinMs` passes; returns the last result. */
+export async function eventually(check: () => Promise<boolean> | boolean, withinMs = 5000): Promise<boolean> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

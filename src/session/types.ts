@@ -5,6 +5,7 @@
 import type { Logger } from '../logger.js';
 import type { TokenSet } from '../oidc/types.js';
 import type { TokenSource } from '../token-source.js';
+import type { LogoutList } from './logout-list.js';
 
 /** Who is logged in (from the validated ID token). */
 export interface SessionUser {
@@ -115,6 +116,8 @@ export interface CookieStoreMarker {
   readonly kind: 'cookie';
   /** Bytes per cookie, name included. */
   readonly maxChunkSize: number;
+  /** Where back-channel logouts are remembered (default: this process only). */
+  readonly logouts?: LogoutList;
 }
 
 /** Options of `createSessionManager`. */

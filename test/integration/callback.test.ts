@@ -1,7 +1,9 @@
 import fc from 'fast-check';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
-import { startApp, type TestApp } from '../support/apps.js';
+import { cookieStore, redisLogoutList } from '../../src/session/index.js';
+import { startApp, TEST_SECRET, type TestApp } from '../support/apps.js';
 import { parseLoginForm, signIn, TestBrowser } from '../support/browser.js';
 
 let emulator: RunningEmulator;
@@ -246,6 +248,46 @@ describe('back-channel logout', () => {
     const r = await browser.request(`${app.origin}/me`, { headers: { accept: 'application/json' } });
     expect(r.status).toBe(401);
   });
+
+  it.skipIf(!process.env.REDIS_URL)(
+    'cookie store + redisLogoutList: a logout received by one instance ends the session on the other (needs REDIS_URL)',
+    async () => {
+      const prefix = `vmpro-test:bcl:${process.pid}:${Date.now()}:`;
+      const instances: TestApp[] = [];
+      const clients: Redis[] = [];
+      try {
+        for (let i = 0; i < 2; i++) {
+          const client = new Redis(process.env.REDIS_URL as string);
+          clients.push(client);
+          const store = cookieStore({ logouts: redisLogoutList({ client, prefix, pollMs: 50 }) });
+          instances.push(
+            await startApp('web', emulator, { session: { secrets: [TEST_SECRET], store } }, 'bcl-cookie'),
+          );
+        }
+        const [a, b] = instances as [TestApp, TestApp];
+        const browser = new TestBrowser();
+        await signIn(browser, a.origin);
+        const cookie = browser.cookieHeader(a.origin);
+        const me = (origin: string) =>
+          fetch(`${origin}/me`, { headers: { cookie, accept: 'application/json' } });
+        expect((await me(b.origin)).status).toBe(200);
+
+        // The login server sends the logout token to the first instance only.
+        await emulator.logoutUser('demo');
+        expect((await me(a.origin)).status).toBe(401);
+        let status = 0;
+        for (const deadline = Date.now() + 3000; Date.now() < deadline; ) {
+          status = (await me(b.origin)).status;
+          if (status === 401) break;
+          await new Promise((resolve) => setTimeout(resolve, 25));
+        }
+        expect(status).toBe(401);
+      } finally {
+        for (const instance of instances) await instance.close();
+        for (const client of clients) client.disconnect();
+      }
+    },
+  );
 
   it('refuses a forged logout token with 400 and changes nothing', async () => {
     const browser = new TestBrowser();
