@@ -155,6 +155,21 @@ describe.skipIf(!url)('redisLogoutList (needs a real Redis: set REDIS_URL)', () 
     expect(await late.load(browser.request())).toBeNull();
   });
 
+  it('a list longer than a new instance reads keeps its newest logouts', async () => {
+    const prefix = nextPrefix();
+    const at = Date.now();
+    const args: string[] = [];
+    for (let i = 0; i < 10_050; i++) args.push(String(at - 60_000 + i), `old-${i}`);
+    await admin!.zadd(`${prefix}logouts`, ...args);
+    const writer = redisLogoutList({ client: await clients.ioredis(), prefix, pollMs: 1000 });
+    cleanups.push(() => writer.close?.());
+    await writer.add('sid:newest', at, 3_600_000);
+    const reader = redisLogoutList({ client: await clients.ioredis(), prefix, pollMs: 1000 });
+    cleanups.push(() => reader.close?.());
+    await reader.ready?.();
+    expect(reader.endedAt('sid:newest')).toBe(at);
+  });
+
   it('Redis unreachable: cookie sessions get VMPRO_STORE_UNAVAILABLE, cookies stay, and it recovers', async () => {
     const c = clock(Date.now());
     const prefix = nextPrefix();

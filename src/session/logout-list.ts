@@ -118,7 +118,10 @@ export interface RedisLogoutListOptions {
   logger?: Logger;
 }
 
-/** How far back each poll reads again, for instances whose clocks run a little behind. */
+/**
+ * How far back each poll reads again, for instances whose clocks run a little behind (a logout
+ * stamped more than this before the newest one seen is only picked up by new instances).
+ */
 const OVERLAP_MS = 5 * 60_000;
 const MAX_READ = 10_000;
 
@@ -199,18 +202,20 @@ export function redisLogoutList(options: RedisLogoutListOptions): LogoutList {
   const read = async (): Promise<void> => {
     const started = Date.now();
     const from = freshAt === 0 ? '-inf' : String(newest - OVERLAP_MS);
+    // Newest first, so that a list longer than MAX_READ loses its oldest logouts, not its newest.
     const reply = await command([
-      'ZRANGEBYSCORE',
+      'ZREVRANGEBYSCORE',
       key,
-      from,
       '+inf',
+      from,
       'WITHSCORES',
       'LIMIT',
       '0',
       String(MAX_READ),
     ]);
-    if (!Array.isArray(reply)) throw new Error('unexpected reply to ZRANGEBYSCORE');
-    for (const [member, score] of scoredMembers(reply)) {
+    if (!Array.isArray(reply)) throw new Error('unexpected reply to ZREVRANGEBYSCORE');
+    // Remembered oldest first: the local copy forgets its oldest insertions when full.
+    for (const [member, score] of scoredMembers(reply).reverse()) {
       const at = Number(score);
       if (!Number.isFinite(at)) continue;
       remember(times, String(member), at, MAX_READ);
