@@ -7,6 +7,7 @@ import { Hono } from 'hono';
 import { vmproWeb } from '../adapters/web.js';
 import type { VmproAuth, VmproContext } from '../http/index.js';
 import { escapeHtml } from '../http/index.js';
+import type { SessionRecord } from '../session/index.js';
 
 type Env = { Variables: { vmpro: VmproContext } };
 
@@ -23,6 +24,24 @@ function iso(ms: number | null | undefined): string | null {
   return text;
 }
 
+/** `GET /me`'s answer: who is logged in, and until when their tokens run. */
+function meResponse(session: SessionRecord): Response {
+  const body = JSON.stringify({
+    sub: session.user.sub,
+    name: session.user.name ?? null,
+    email: session.user.email ?? null,
+    accessTokenExpiresAt: iso(session.tokens.accessTokenExpiresAt),
+    refreshTokenExpiresAt: iso(session.tokens.refreshTokenExpiresAt),
+  });
+  // A plain Response with a plain header object: on @hono/node-server this is written out
+  // without building a Headers object (measurably cheaper than c.json with extra headers). A
+  // fresh header object each time: the server may add to it (e.g. Content-Length).
+  return new Response(body, {
+    status: 200,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+  });
+}
+
 /** Builds the demo app around an auth instance. */
 export function createDemoApp(auth: VmproAuth): Hono<Env> {
   const vmpro = vmproWeb(auth);
@@ -34,23 +53,14 @@ export function createDemoApp(auth: VmproAuth): Hono<Env> {
   // both go through the same framework steps and the difference is the session lookup.
   app.get(
     '/me',
-    vmpro.honoHandler(async (c, ctx) => {
-      const session = await ctx.session();
-      if (!session) return auth.unauthenticated(c.req.raw);
-      // A plain Response with a plain header object: on @hono/node-server this is written out
-      // without building a Headers object (measurably cheaper than c.json with extra headers).
-      const body = JSON.stringify({
-        sub: session.user.sub,
-        name: session.user.name ?? null,
-        email: session.user.email ?? null,
-        accessTokenExpiresAt: iso(session.tokens.accessTokenExpiresAt),
-        refreshTokenExpiresAt: iso(session.tokens.refreshTokenExpiresAt),
-      });
-      // A fresh object each time: the server may add to it (e.g. Content-Length).
-      return new Response(body, {
-        status: 200,
-        headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
-      });
+    vmpro.honoHandler((c, ctx) => {
+      // Synchronous when the store holds the session in memory (most requests): no async step,
+      // which saves 1.5–3 µs of the ≈ 45 µs this route costs (bench/me-vs-healthz.ts).
+      const cached = ctx.cachedSession();
+      if (cached !== undefined) return meResponse(cached);
+      return ctx
+        .session()
+        .then((session) => (session ? meResponse(session) : auth.unauthenticated(c.req.raw)));
     }),
   );
 

@@ -41,6 +41,13 @@ export type SetCookieSink = (setCookie: string) => void;
 export interface VmproContext {
   /** The session, or `null` when the user is not logged in. Loaded once per request. */
   session(): Promise<SessionRecord | null>;
+  /**
+   * The session, synchronously, when the store holds it in this process (memory store, the
+   * Redis store's local cache) and it needs no write now; `undefined` otherwise — then
+   * `await session()`, which handles every case. `undefined` never means "logged out". For hot
+   * routes that want to answer without an async step (see the README, "Hot routes").
+   */
+  cachedSession(): SessionRecord | undefined;
   /** The logged-in user, or `null`. */
   user(): Promise<SessionUser | null>;
   /** The session, or a `VMPRO_NOT_AUTHENTICATED` error. */
@@ -452,6 +459,8 @@ export function createVmproAuth(input: VmproAuthOptions): VmproAuth {
   class RequestContext implements VmproContext {
     #jar: CookieJar | undefined;
     #loaded: Promise<SessionRecord | null> | undefined;
+    /** What `#loaded` resolves to, when that came from the store's memory. */
+    #cached: SessionRecord | undefined;
     /** The session as last refreshed in this request (`session()` keeps answering the loaded one). */
     #current: SessionRecord | undefined;
     #api: VmproApiClient | undefined;
@@ -474,9 +483,23 @@ export function createVmproAuth(input: VmproAuthOptions): VmproAuth {
         // Most requests: the store holds the session in memory, no I/O and no async steps.
         const jar = this.#cookies();
         const cached = sessions.loadCached(jar);
-        this.#loaded = cached === undefined ? sessions.load(jar) : Promise.resolve(cached);
+        if (cached === undefined) this.#loaded = sessions.load(jar);
+        else this.#useCached(cached);
       }
-      return this.#loaded;
+      return this.#loaded!;
+    }
+
+    cachedSession(): SessionRecord | undefined {
+      if (this.#loaded === undefined) {
+        const cached = sessions.loadCached(this.#cookies());
+        if (cached !== undefined) this.#useCached(cached);
+      }
+      return this.#cached;
+    }
+
+    #useCached(record: SessionRecord): void {
+      this.#cached = record;
+      this.#loaded = Promise.resolve(record);
     }
 
     async user(): Promise<SessionUser | null> {
