@@ -110,7 +110,8 @@ export interface VideosResource {
    *
    * @example
    * ```ts
-   * for await (const video of api.videos.iterate(vmId, { publicationState: 'published' })) console.log(video.title)
+   * const titles: (string | undefined)[] = []
+   * for await (const video of api.videos.iterate(vmId, { publicationState: 'published' })) titles.push(video.title)
    * ```
    */
   iterate(
@@ -470,7 +471,8 @@ function mergeOptions(a: VmproApiClientOptions, b: Partial<VmproApiClientOptions
  * ```ts
  * const api = createVmproApiClient({ tokenSource: fixedToken(accessToken) })
  * const [vm] = await api.vms.list()
- * for await (const video of api.videos.iterate(vm.id)) console.log(video.id, video.title)
+ * const ids: VideoId[] = []
+ * for await (const video of api.videos.iterate(vm.id)) ids.push(video.id)
  * ```
  */
 export function createVmproApiClient(options: VmproApiClientOptions): VmproApiClient {
