@@ -459,8 +459,8 @@ export function createVmproAuth(input: VmproAuthOptions): VmproAuth {
   class RequestContext implements VmproContext {
     #jar: CookieJar | undefined;
     #loaded: Promise<SessionRecord | null> | undefined;
-    /** What `#loaded` resolves to, when that came from the store's memory. */
-    #cached: SessionRecord | undefined;
+    /** The session from the store's memory; `null` once looked up and not there. */
+    #cached: SessionRecord | null | undefined;
     /** The session as last refreshed in this request (`session()` keeps answering the loaded one). */
     #current: SessionRecord | undefined;
     #api: VmproApiClient | undefined;
@@ -481,25 +481,19 @@ export function createVmproAuth(input: VmproAuthOptions): VmproAuth {
     session(): Promise<SessionRecord | null> {
       if (this.#loaded === undefined) {
         // Most requests: the store holds the session in memory, no I/O and no async steps.
-        const jar = this.#cookies();
-        const cached = sessions.loadCached(jar);
-        if (cached === undefined) this.#loaded = sessions.load(jar);
-        else this.#useCached(cached);
+        const cached = this.cachedSession();
+        this.#loaded = cached === undefined ? sessions.load(this.#cookies()) : Promise.resolve(cached);
       }
-      return this.#loaded!;
+      return this.#loaded;
     }
 
     cachedSession(): SessionRecord | undefined {
-      if (this.#loaded === undefined) {
-        const cached = sessions.loadCached(this.#cookies());
-        if (cached !== undefined) this.#useCached(cached);
+      if (this.#cached === undefined) {
+        // Looked up once; after a load() that did not come from memory there is nothing to give.
+        const found = this.#loaded === undefined ? sessions.loadCached(this.#cookies()) : undefined;
+        this.#cached = found ?? null;
       }
-      return this.#cached;
-    }
-
-    #useCached(record: SessionRecord): void {
-      this.#cached = record;
-      this.#loaded = Promise.resolve(record);
+      return this.#cached ?? undefined;
     }
 
     async user(): Promise<SessionUser | null> {
