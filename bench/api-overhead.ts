@@ -23,7 +23,6 @@ import {
   isMain,
   median,
   percentile,
-  pinSelf,
   runAsScript,
   startChild,
   stopAll,
@@ -78,16 +77,9 @@ export async function run(): Promise<Figure[]> {
     `   ${roundCount} ABBA rounds × ${perRound} sequential calls per variant, over two pairs of caller processes; the emulator in its own process`,
   );
   console.log(`   ${library.note}`);
-  console.log(`   ${pinSelf(0).replace('load', 'callers')}`);
   const children: Array<ChildServer<unknown> | undefined> = [];
   try {
-    const emulator = await startChild<EmulatorInfo>(
-      'bench/servers/emulator.ts',
-      {},
-      'emulator',
-      undefined,
-      1,
-    );
+    const emulator = await startChild<EmulatorInfo>('bench/servers/emulator.ts', {}, 'emulator');
     children.push(emulator);
     const caller = async (variant: string) => {
       const child = await startChild<unknown>(
@@ -98,8 +90,6 @@ export async function run(): Promise<Figure[]> {
           BENCH_VARIANT: variant,
         },
         `caller-${variant}`,
-        undefined,
-        0,
       );
       children.push(child);
       await child.ask(`run ${perRound * 5}`); // warm-up

@@ -17,7 +17,6 @@ import {
   LOAD,
   loudFailure,
   pairedRatio,
-  pinSelf,
   routeLine,
   runAsScript,
   startChild,
@@ -43,7 +42,6 @@ export async function run(): Promise<Figure[]> {
     `   ${LOAD.rounds} interleaved rounds × ${LOAD.seconds} s per app after ${LOAD.warmupSeconds} s warm-up, ${LOAD.connections} connections; each app and the emulator in its own process`,
   );
   console.log(`   ${library.note}`);
-  console.log(`   ${pinSelf(0)}`);
   const label = 'vmpro-connect ÷ express-openid-connect (GET /me)';
   const target = `≥ ${TARGET}`;
   let emulator: ChildServer<{ url: string }> | undefined;
@@ -56,15 +54,11 @@ export async function run(): Promise<Figure[]> {
         'bench/servers/express.ts',
         { BENCH_LIB: 'vmpro', BENCH_EMULATOR_URL: emulator.info.url },
         'express-vmpro',
-        undefined,
-        1,
       ),
       startChild<AppInfo>(
         'bench/servers/express.ts',
         { BENCH_LIB: 'eoc', BENCH_EMULATOR_URL: emulator.info.url },
         'express-eoc',
-        undefined,
-        1,
       ),
     ]);
     for (const [name, app] of [

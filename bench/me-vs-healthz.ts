@@ -23,7 +23,6 @@ import {
   loudFailure,
   median,
   pairedRatio,
-  pinSelf,
   type RouteResult,
   routeLine,
   runAsScript,
@@ -55,7 +54,6 @@ export async function run(): Promise<Figure[]> {
     `   ${LOAD.rounds} interleaved rounds × ${LOAD.seconds} s per route after ${LOAD.warmupSeconds} s warm-up, ${LOAD.connections} connections; server in a child process`,
   );
   console.log(`   ${library.note}`);
-  console.log(`   ${pinSelf(0)}`);
   const figures: Figure[] = [];
   // BENCH_STORES=memory,redis measures only those (default: all three).
   const only = process.env.BENCH_STORES?.split(',').map((name) => name.trim());
@@ -79,8 +77,6 @@ export async function run(): Promise<Figure[]> {
           PORT: '0',
         },
         `demo-${store.name}`,
-        undefined,
-        1,
       );
       const headers = { cookie: demo.info.cookie, accept: 'application/json' };
       // The reference route (same JSON, no session) does not depend on the store: measured once.

@@ -12,7 +12,7 @@
 import { run as apiOverhead } from './api-overhead.js';
 import { run as expressVsEoc } from './express-vs-eoc.js';
 import { prepareLibrary } from './lib/build.js';
-import { type Figure, summaryTable, unpinSelf } from './lib/harness.js';
+import { type Figure, summaryTable } from './lib/harness.js';
 import { run as meVsHealthz } from './me-vs-healthz.js';
 import { run as refreshBurst } from './refresh-burst.js';
 
@@ -48,8 +48,6 @@ async function main(): Promise<void> {
         met: false,
         note: String(error),
       });
-    } finally {
-      unpinSelf(); // a benchmark that pins this process pins it for itself only
     }
   }
 

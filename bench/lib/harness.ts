@@ -3,9 +3,8 @@
  * generator in this process and the server never share an event loop), autocannon runs,
  * interleaved rounds with medians, and the figures every benchmark returns.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
@@ -58,34 +57,6 @@ export function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-/**
- * CPU pinning, on request (`BENCH_PIN=1`, Linux with `taskset` and two CPUs or more): the server
- * under test runs on CPU 1 and the load (autocannon, or the API callers) on CPU 0, so that the
- * two never take turns on one core. Off by default: measured back to back on the 2-core VM it
- * changed neither the ratios nor their spread, and pinned, a server's GC and compiler threads can
- * no longer use the other core's idle time, as they can on any real multi-core machine.
- */
-const TASKSET = '/usr/bin/taskset';
-export const PINNING = process.env.BENCH_PIN === '1' && existsSync(TASKSET) && availableParallelism() >= 2;
-
-/** Pins this process (all its threads) to `cpu` when pinning is on; says what it did. */
-export function pinSelf(cpu: number): string {
-  if (!PINNING) return 'CPUs not pinned (BENCH_PIN=1 pins servers to CPU 1, the load to CPU 0)';
-  const result = spawnSync(TASKSET, ['-a', '-p', '-c', String(cpu), String(process.pid)], {
-    stdio: 'ignore',
-  });
-  return result.status === 0
-    ? `load on CPU ${cpu}, servers on CPU 1 (taskset, BENCH_PIN=1)`
-    : 'CPU pinning failed (taskset); running unpinned';
-}
-
-/** Lets this process run on every CPU again (after `pinSelf`). */
-export function unpinSelf(): void {
-  if (!PINNING) return;
-  const all = `0-${availableParallelism() - 1}`;
-  spawnSync(TASKSET, ['-a', '-p', '-c', all, String(process.pid)], { stdio: 'ignore' });
-}
-
 /** A server under test, running in its own process. */
 export interface ChildServer<T> {
   /** The JSON line the child printed when ready (its URL, session cookie, …). */
@@ -106,7 +77,6 @@ export async function startChild<T>(
   env: Record<string, string | undefined>,
   label: string,
   timeoutMs = 60_000,
-  cpu?: number,
 ): Promise<ChildServer<T>> {
   const nodeArgs = ['--import', 'tsx'];
   // The compiled library instead of tsx-transpiled sources (see build.ts and use-build.mjs).
@@ -115,10 +85,8 @@ export async function startChild<T>(
   const profileDir = process.env.BENCH_CPU_PROF;
   // One directory per server; V8 names each thread's profile (main thread: CPU.….0.001.cpuprofile).
   if (profileDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${profileDir}/${label}`);
-  const command = [process.execPath, ...nodeArgs, fileURLToPath(new URL(script, pathToFileURL(ROOT)))];
-  // taskset execs node, so the pid stays the server's (its /proc CPU time is read by pid).
-  if (PINNING && cpu !== undefined) command.unshift(TASKSET, '-c', String(cpu));
-  const child: ChildProcess = spawn(command[0]!, command.slice(1), {
+  const scriptPath = fileURLToPath(new URL(script, pathToFileURL(ROOT)));
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, scriptPath], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['pipe', 'pipe', 'pipe'],

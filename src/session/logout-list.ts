@@ -197,7 +197,6 @@ export function redisLogoutList(options: RedisLogoutListOptions): LogoutList {
   /** The newest logout time read so far; the next poll reads from OVERLAP_MS before it. */
   let newest = 0;
   let failing = false;
-  let closed = false;
 
   const read = async (): Promise<void> => {
     const started = Date.now();
@@ -245,7 +244,7 @@ export function redisLogoutList(options: RedisLogoutListOptions): LogoutList {
   };
   void poll();
   const timer = setInterval(() => {
-    if (!closed) void poll();
+    void poll();
   }, pollMs);
   timer.unref();
 
@@ -288,7 +287,6 @@ export function redisLogoutList(options: RedisLogoutListOptions): LogoutList {
       return freshAt === 0 ? poll() : undefined;
     },
     async close() {
-      closed = true;
       clearInterval(timer);
       await running;
     },
