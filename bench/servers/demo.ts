@@ -11,13 +11,18 @@
  * Prints `{"ready":true,"url","origin","emulatorUrl","cookies":[…],"cookie","referenceUrl"}` —
  * `url` is the 127.0.0.1 address to load, `cookies` one Cookie header per session.
  *
- * `referenceUrl` is a second, bench-only listener in the same process: a Hono app with one route,
- * `GET /me-json`, answering what the first session's `/me` answered (same JSON, same headers) with
- * no session work at all — the ceiling any session lookup could reach on this stack.
+ * `referenceUrl` is a second, bench-only listener in the same process, a Hono app with two routes
+ * for context:
+ * - `GET /me-json` answers what the first session's `/me` answered (same body, same headers) with
+ *   no session work at all: the ceiling any session lookup could reach on this stack;
+ * - `GET /me-serialised` is the demo's `/me` (same adapter, same session lookup) with its body
+ *   serialised on every request instead of once per session record.
  */
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
+import { vmproWeb } from '../../src/adapters/web.js';
+import { meJson } from '../../src/demo/app.js';
 import { startDemo } from '../../src/demo/server.js';
 import type { EmulatorOptions } from '../../src/emulator/index.js';
 import { announceReady, assertAuthenticated, browserLogin, registerClient, runChild } from './child.js';
@@ -50,8 +55,29 @@ runChild(async () => {
     cookies.push(cookie);
   }
 
+  // Built like the demo's /me answer: a plain Response with a plain header object.
+  const answer = (body: string) =>
+    new Response(body, {
+      status: 200,
+      headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+    });
+  const firstBody = JSON.stringify(firstMe);
+  const vmpro = vmproWeb(demo.auth);
   const reference = new Hono();
-  reference.get('/me-json', (c) => c.json(firstMe, 200, { 'cache-control': 'no-store' }));
+  reference.get('/me-json', () => answer(firstBody));
+  reference.get(
+    '/me-serialised',
+    vmpro.honoHandler((c, ctx) => {
+      const cached = ctx.cachedSession();
+      if (cached !== undefined) return answer(meJson(cached));
+      return ctx
+        .session()
+        .then((session) => (session ? answer(meJson(session)) : demo.auth.unauthenticated(c.req.raw)));
+    }),
+  );
+  // Mounted after the routes, as in the demo app: every route then takes the same framework steps
+  // as the demo's /healthz and /me (Hono composes the route with the middleware).
+  reference.use(vmpro.hono());
   const referenceServer = serve({ fetch: reference.fetch, port: 0, hostname: '127.0.0.1' });
   await new Promise<void>((resolve) => referenceServer.once('listening', () => resolve()));
   const referenceUrl = `http://127.0.0.1:${(referenceServer.address() as AddressInfo).port}`;

@@ -24,15 +24,33 @@ function iso(ms: number | null | undefined): string | null {
   return text;
 }
 
-/** `GET /me`'s answer: who is logged in, and until when their tokens run. */
-function meResponse(session: SessionRecord): Response {
-  const body = JSON.stringify({
+/** `GET /me`'s JSON: who is logged in, and until when their tokens run. */
+export function meJson(session: SessionRecord): string {
+  return JSON.stringify({
     sub: session.user.sub,
     name: session.user.name ?? null,
     email: session.user.email ?? null,
     accessTokenExpiresAt: iso(session.tokens.accessTokenExpiresAt),
     refreshTokenExpiresAt: iso(session.tokens.refreshTokenExpiresAt),
   });
+}
+
+/**
+ * `/me` bodies by session record. Records from the memory store and Redis's local cache are
+ * deeply frozen and shared by every request until the session changes (a refresh, a touch, a
+ * logout each make a new record), so a body made from one can be reused for as long as it lives
+ * and never describes another or an older state. Records that are not frozen (the cookie store
+ * makes one per request) are not memoised. The WeakMap keeps nothing alive.
+ */
+const meBodies = new WeakMap<SessionRecord, string>();
+
+/** `GET /me`'s answer, with the body made once per session record (see {@link meBodies}). */
+function meResponse(session: SessionRecord): Response {
+  let body = meBodies.get(session);
+  if (body === undefined) {
+    body = meJson(session);
+    if (Object.isFrozen(session)) meBodies.set(session, body);
+  }
   // A plain Response with a plain header object: on @hono/node-server this is written out
   // without building a Headers object (measurably cheaper than c.json with extra headers). A
   // fresh header object each time: the server may add to it (e.g. Content-Length).

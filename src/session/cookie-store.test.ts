@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isVmproError, VmproError } from '../errors.js';
 import type { TokenSet } from '../oidc/types.js';
 import { cookieStore, readChunkedCookie, writeChunkedCookie } from './cookie-store.js';
+import type { LogoutList } from './logout-list.js';
 import { createSessionManager } from './manager.js';
 import { Browser, clock, makeTokens, OLD_SECRET, SECRET, TestJar } from './test-support.js';
 import type { CookieAttributes, SessionManager, SessionManagerOptions } from './types.js';
@@ -153,6 +154,45 @@ describe('cookie store sessions', () => {
     const record = await login();
     expect(await manager.destroy(browser.request())).toEqual(record);
     expect(sessionCookies(browser)).toEqual([]);
+  });
+
+  it('after a logout, a copy of the cookie taken before it is refused; other sessions of the user stay', async () => {
+    const { login, manager, browser, c } = setup();
+    await login();
+    const copy = new Map(browser.cookies);
+    const other = new Browser();
+    await manager.create(other.request(), {
+      tokens: makeTokens(c.now()),
+      user: { sub: 'user-1' },
+      sid: 'sid-2',
+    });
+    c.advance(1000);
+    await manager.destroy(browser.request());
+    const replay = new Browser();
+    for (const [name, value] of copy) replay.cookies.set(name, value);
+    expect(await manager.load(replay.request())).toBeNull();
+    expect(sessionCookies(replay)).toEqual([]); // and cleared
+    expect(await manager.load(other.request())).not.toBeNull();
+    // Logging in again in the same browser makes a new session, which is accepted.
+    await login();
+    expect(await manager.load(browser.request())).not.toBeNull();
+  });
+
+  it('a logout that cannot be recorded fails with VMPRO_STORE_UNAVAILABLE and keeps the cookie', async () => {
+    const down: LogoutList = {
+      kind: 'redis',
+      add: async () => {
+        throw new VmproError('VMPRO_STORE_UNAVAILABLE', 'Redis is down');
+      },
+      endedAt: () => undefined,
+    };
+    const { login, manager, browser } = setup({ store: cookieStore({ logouts: down }) });
+    await login();
+    const before = sessionCookies(browser);
+    const error = await manager.destroy(browser.request()).catch((e: unknown) => e);
+    expect(isVmproError(error, 'VMPRO_STORE_UNAVAILABLE')).toBe(true);
+    expect(sessionCookies(browser)).toEqual(before);
+    expect(await manager.load(browser.request())).not.toBeNull();
   });
 
   it('refreshing writes the new tokens into the cookie', async () => {

@@ -142,6 +142,27 @@ describe.skipIf(!url)('redisLogoutList (needs a real Redis: set REDIS_URL)', () 
     });
   }
 
+  it('a logout in the app on one instance refuses copies of that cookie on every instance', async () => {
+    const c = clock(Date.now());
+    const prefix = nextPrefix();
+    const list = async () => redisLogoutList({ client: await clients.ioredis(), prefix, pollMs: 50 });
+    const one = instance(await list(), c.now);
+    const two = instance(await list(), c.now);
+    const browser = new Browser();
+    await one.create(browser.request(), { tokens: makeTokens(c.now()), user: { sub: 'u5' }, sid: 's5' });
+    const cookies = new Map(browser.cookies);
+    const copy = () => {
+      const b = new Browser();
+      for (const [name, value] of cookies) b.cookies.set(name, value);
+      return b.request();
+    };
+    expect(await two.load(copy())).not.toBeNull();
+    c.advance(1000);
+    await one.destroy(browser.request());
+    expect(await one.load(copy())).toBeNull();
+    expect(await eventually(async () => (await two.load(copy())) === null)).toBe(true);
+  });
+
   it('by sub: every earlier session of the user, on an instance started after the logout too', async () => {
     const c = clock(Date.now());
     const prefix = nextPrefix();

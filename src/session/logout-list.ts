@@ -1,7 +1,8 @@
 /**
- * Back-channel logouts for the cookie store. A cookie session lives in the browser, so a
- * back-channel logout cannot delete it: every instance instead remembers "sessions of this `sid`
- * (or `sub`) created before this time have ended" and refuses such cookies. The list is either
+ * Logouts for the cookie store. A cookie session lives in the browser, so a logout cannot delete
+ * it: every instance instead remembers "this session has ended" (a logout in the app) or
+ * "sessions of this `sid` (or `sub`) created before this time have ended" (a back-channel logout),
+ * and refuses such cookies, copies included. The list is either
  * this process's own (`memoryLogoutList`, the default) or shared by every instance through Redis
  * (`redisLogoutList`).
  */
@@ -15,7 +16,7 @@ import { type RedisClientLike, toRedisCommand, withTimeout } from './redis-store
 export interface LogoutList {
   readonly kind: 'memory' | 'redis';
   /**
-   * Remembers that the sessions of `name` (`sid:…` or `sub:…`) created at or before `at` (epoch
+   * Remembers that the sessions of `name` (`session:…`, `sid:…` or `sub:…`) created at or before `at` (epoch
    * ms) have ended, for `ttlMs` (the absolute session timeout: no older session can exist).
    * Throws `VMPRO_STORE_UNAVAILABLE` when it could not be recorded.
    */

@@ -294,13 +294,20 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     }
   };
 
-  /** Ended by a back-channel logout (cookie store); throws `VMPRO_STORE_UNAVAILABLE` when unknown. */
+  /**
+   * Ended by a logout (cookie store): this session by its own logout, or its `sid` / `sub` by a
+   * back-channel logout. Throws `VMPRO_STORE_UNAVAILABLE` when unknown.
+   */
   const isLoggedOut = (record: SessionRecord): boolean => {
     const list = config.logouts!;
-    const bySid = record.sid === null ? undefined : list.endedAt(`sid:${record.sid}`);
-    const bySub = list.endedAt(`sub:${record.user.sub}`);
+    const endedBefore = (name: string) => {
+      const at = list.endedAt(name);
+      return at !== undefined && record.createdAt <= at;
+    };
     return (
-      (bySid !== undefined && record.createdAt <= bySid) || (bySub !== undefined && record.createdAt <= bySub)
+      endedBefore(`session:${record.id}`) ||
+      (record.sid !== null && endedBefore(`sid:${record.sid}`)) ||
+      endedBefore(`sub:${record.user.sub}`)
     );
   };
 
@@ -433,6 +440,12 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
           : parseSessionRecord(
               await unsealJson<unknown>(config.secrets, sealed, { purpose: 'session', now }),
             );
+      // The cookie cannot be deleted from the server: remember that this session has ended, so a
+      // copy of the cookie (kept by the browser, a proxy or a thief) is refused from now on. If
+      // that cannot be recorded (Redis down), nothing is cleared and the logout fails with 503.
+      if (record !== null && isWellFormedSessionId(record.id)) {
+        await config.logouts!.add(`session:${record.id}`, now(), config.absoluteMs);
+      }
       clearCookies(jar);
       return record;
     }
