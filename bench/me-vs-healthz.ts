@@ -106,7 +106,12 @@ export async function run(): Promise<Figure[]> {
             ]
           : []),
       ]);
-      const measured = [me!, healthz!, ...(reference ? [reference] : []), ...(serialised ? [serialised] : [])];
+      const measured = [
+        me!,
+        healthz!,
+        ...(reference ? [reference] : []),
+        ...(serialised ? [serialised] : []),
+      ];
       const paired = pairedRatio(me!, healthz!);
       const ratio = paired.median;
       const failed = measured.some((r) => r.non2xx > 0 || r.errors > 0);
