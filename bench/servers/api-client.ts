@@ -12,7 +12,7 @@
  *
  * Against an emulator in another process (`BENCH_API_BASE`, `BENCH_ISSUER`). After the ready line
  * it answers each stdin line `run <n>` with `{"wallUs","cpuUs"}` per call over n sequential calls,
- * and `pairs <n> client|aa` with `{"bareUs","otherUs"}` (see `pairs`).
+ * and `pairs <n> client|aa` with `{"bareUs","otherUs","bareMeanUs","otherMeanUs"}` (see `pairs`).
  */
 import { createInterface } from 'node:readline';
 import { createVmproApiClient, fixedToken } from '../../src/api/index.js';
@@ -56,12 +56,14 @@ runChild(async () => {
 
   /**
    * `pairs <n> client|aa`: n pairs of calls, bare and the other one back to back, in the order
-   * ABBA pair by pair, so that whatever slows the machine down hits both alike. Returns the total
-   * wall time of each side in µs per call.
+   * ABBA pair by pair, so that whatever slows the machine down hits both alike. Returns the
+   * median wall time of one call of each side in µs (a median, not a mean: a pause of the
+   * emulator or of this process — a GC, another process on the CPU — lands on one call of one side
+   * and would otherwise decide the block), and the means for reference.
    */
   const pairs = async (n: number, other: () => Promise<void>) => {
-    let bareNs = 0n;
-    let otherNs = 0n;
+    const bareNs: number[] = [];
+    const otherNs: number[] = [];
     for (let i = 0; i < n; i++) {
       const bareFirst = i % 4 === 0 || i % 4 === 3;
       const t0 = process.hrtime.bigint();
@@ -69,10 +71,17 @@ runChild(async () => {
       const t1 = process.hrtime.bigint();
       await (bareFirst ? other() : bareCall());
       const t2 = process.hrtime.bigint();
-      bareNs += bareFirst ? t1 - t0 : t2 - t1;
-      otherNs += bareFirst ? t2 - t1 : t1 - t0;
+      bareNs.push(Number(bareFirst ? t1 - t0 : t2 - t1));
+      otherNs.push(Number(bareFirst ? t2 - t1 : t1 - t0));
     }
-    return { bareUs: Number(bareNs) / 1e3 / n, otherUs: Number(otherNs) / 1e3 / n };
+    const medianUs = (ns: number[]) => ns.sort((a, b) => a - b)[ns.length >> 1]! / 1e3;
+    const meanUs = (ns: number[]) => ns.reduce((a, b) => a + b, 0) / ns.length / 1e3;
+    return {
+      bareUs: medianUs(bareNs),
+      otherUs: medianUs(otherNs),
+      bareMeanUs: meanUs(bareNs),
+      otherMeanUs: meanUs(otherNs),
+    };
   };
 
   const run = async (n: number) => {

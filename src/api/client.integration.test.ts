@@ -240,6 +240,19 @@ describe('resources over a socket', () => {
   });
 });
 
+describe('send() over a socket', () => {
+  it('hands each caller its own URL: changing one changes no later call', async () => {
+    const first = await api.send('GET', '/v1/vms');
+    expect(first.url.pathname).toBe('/v1/vms');
+    first.url.pathname = '/v1/elsewhere';
+    first.url.host = 'attacker.example';
+    const second = await api.send('GET', '/v1/vms');
+    expect(second.status).toBe(200);
+    expect(second.url.href).toBe(`${emulator.apiBase}/v1/vms`);
+    expect((await api.vms.list()).length).toBeGreaterThan(0);
+  });
+});
+
 describe('refresh, retries, timeouts and errors over a socket', () => {
   it('refreshes the token once after 401 invalid_token and succeeds', async () => {
     const tokens = passwordGrantSource();

@@ -35,6 +35,7 @@ import type {
   VideoPageAt,
   VideoUpdate,
 } from './types.js';
+import { UndiciTimeouts } from './undici-timeouts.js';
 import { type UploadOptions, type UploadResult, type UploadSource, uploadChunks } from './upload.js';
 
 /** Options of `createVmproApiClient()`. */
@@ -364,6 +365,7 @@ function resolveConfig(options: VmproApiClientOptions): TransportConfig {
     // Called unbound: some fetch implementations need `this` to be the global object.
     fetch: (input, init) => fetchImpl(input, init),
     timeoutMs,
+    undiciTimeouts: UndiciTimeouts.forFetch(options.fetch),
     retry: resolveRetry(options.retry),
     hooks: {
       beforeRequest: functions('beforeRequest', hooks.beforeRequest),
@@ -764,7 +766,11 @@ export function createVmproApiClient(options: VmproApiClientOptions): VmproApiCl
     keywords,
     metadata,
     request,
-    send,
+    // The transport shares the URLs of repeated paths between calls: callers get their own.
+    send: async <T = unknown>(method: string, path: string, options?: RequestOptions) => {
+      const response = await send<T>(method, path, options);
+      return { ...response, url: new URL(response.url) };
+    },
     extend: (more: Partial<VmproApiClientOptions>) => createVmproApiClient(mergeOptions(own, more)),
   });
 }

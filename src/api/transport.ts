@@ -3,6 +3,7 @@ import { type Logger, silentLogger } from '../logger.js';
 import type { TokenSource } from '../token-source.js';
 import { hintFor, RETRYABLE_STATUSES, redactedPath, VmproApiError } from './errors.js';
 import { backoffDelay, parseRetryAfter } from './retry.js';
+import { isUndiciTimeout, type UndiciTimeouts } from './undici-timeouts.js';
 
 /** Where a hook is called, for logging and metrics. */
 export interface HookContext {
@@ -91,6 +92,8 @@ export interface TransportConfig {
   tokenSource: TokenSource;
   fetch: typeof fetch;
   timeoutMs: number;
+  /** Node's fetch: timeouts through undici instead of a signal per request (undici-timeouts.ts). */
+  undiciTimeouts?: UndiciTimeouts | undefined;
   retry: ResolvedRetry;
   hooks: {
     beforeRequest: BeforeRequestHook[];
@@ -205,6 +208,8 @@ function anySignal(a: AbortSignal, b: AbortSignal): AbortSignal {
 }
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+/** Paths whose resolved URL is remembered (see `resolve`). */
+const MAX_RESOLVED = 256;
 const MAX_REDIRECTS = 5;
 const ERROR_BODY_LIMIT = 64 * 1024;
 
@@ -336,6 +341,7 @@ export class Transport {
   readonly config: TransportConfig;
   private checkedToken: string | undefined;
   private readonly deadlines = new SharedDeadlines();
+  private readonly resolved = new Map<string, URL>();
 
   constructor(config: TransportConfig) {
     this.config = config;
@@ -346,6 +352,8 @@ export class Transport {
    * it: the token must never leave the configured API.
    */
   resolve(path: string): URL {
+    const known = this.resolved.get(path);
+    if (known !== undefined) return known;
     const { base, baseHref, basePath } = this.config;
     let url: URL;
     try {
@@ -368,6 +376,10 @@ export class Transport {
         `Refusing to send the access token to ${url.origin}${redactedPath(url)}: it is outside the configured API base URL ${baseHref}. Pass a path such as "/v1/vms", or create a client with that base URL.`,
       );
     }
+    // Most calls repeat a few paths: parse and check each once. These URLs are shared: code here
+    // copies one before changing it, and \`send()\` hands callers a copy.
+    if (this.resolved.size >= MAX_RESOLVED) this.resolved.clear();
+    this.resolved.set(path, url);
     return url;
   }
 
@@ -556,22 +568,33 @@ export class Transport {
     // It may have aborted while the token source was working; a listener added now would never fire.
     if (callerSignal?.aborted) throw abortedError(callerSignal, method, path);
     const timeoutMs = request.timeoutMs ?? config.timeoutMs;
-    const timeout = this.deadlines.signal(timeoutMs);
-    const signal = callerSignal === undefined ? timeout : anySignal(callerSignal, timeout);
-    const started = performance.now();
+    const hooks = config.hooks;
+    const hooked =
+      hooks.beforeRequest.length > 0 || hooks.afterResponse.length > 0 || hooks.beforeRetry.length > 0;
+    // Node's own fetch: undici's timeouts instead of a signal per request (undici-timeouts.ts).
+    // Hooks get the signal in their context, so with hooks the signal stays.
+    const dispatcher = hooked ? undefined : config.undiciTimeouts?.dispatcher(timeoutMs);
+    const timeout = dispatcher === undefined ? this.deadlines.signal(timeoutMs) : undefined;
+    const signal =
+      timeout === undefined || callerSignal === undefined
+        ? (timeout ?? callerSignal)
+        : anySignal(callerSignal, timeout);
+    const logging = config.logger !== silentLogger;
+    const started = logging ? performance.now() : 0;
     let status: number | undefined;
 
-    const fail = (error: unknown): never => {
-      if (callerSignal?.aborted) throw abortedError(callerSignal, method, path);
-      if (timeout.aborted) {
-        throw new VmproError(
+    /** What a failed send or read becomes: aborted, timed out, or the API unreachable. */
+    const failure = (error: unknown): VmproError => {
+      if (callerSignal?.aborted) return abortedError(callerSignal, method, path);
+      if (timeout?.aborted || isUndiciTimeout(error)) {
+        return new VmproError(
           'VMPRO_UPSTREAM_TIMEOUT',
           `The ${request.service} did not answer ${method} ${path} within ${timeoutMs} ms. It may be overloaded: retry later, or raise timeoutMs.`,
           { retryable: true, cause: error },
         );
       }
-      if (isVmproError(error)) throw error;
-      throw new VmproError(
+      if (isVmproError(error)) return error;
+      return new VmproError(
         'VMPRO_UPSTREAM_UNAVAILABLE',
         `Could not reach the ${request.service} for ${method} ${path} (${describeCause(error)}). Check the network and the base URL; retry later.`,
         { retryable: true, cause: error },
@@ -579,8 +602,10 @@ export class Transport {
     };
 
     try {
-      const hooks = config.hooks;
-      const context: HookContext = { method, path, attempt, signal };
+      // With hooks there is always a signal (see above).
+      const context: HookContext | undefined = hooked
+        ? { method, path, attempt, signal: signal as AbortSignal }
+        : undefined;
       let headers = this.baseHeaders(request, body, token);
       let url = request.url;
       let init: BodyInit | null | undefined = body.init;
@@ -589,7 +614,7 @@ export class Transport {
       let sendMethod = method;
       let response: Response | undefined;
 
-      if (hooks.beforeRequest.length > 0 || hooks.afterResponse.length > 0 || hooks.beforeRetry.length > 0) {
+      if (hooked) {
         const ours = new Request(url, {
           method,
           headers,
@@ -599,7 +624,7 @@ export class Transport {
         } as RequestInit);
         sent = ours;
         for (const hook of hooks.beforeRequest) {
-          const result = await hook(sent, context);
+          const result = await hook(sent, context as HookContext);
           if (isResponseLike(result)) {
             response = result;
             break;
@@ -626,36 +651,43 @@ export class Transport {
 
       let tokenSent = token !== undefined;
       if (response === undefined) {
-        const result = await this.send(
-          sendMethod,
-          url,
-          headers,
-          init,
-          replayable,
-          token,
-          signal,
-          request,
-        ).catch(fail);
+        let result: Awaited<ReturnType<Transport['send']>>;
+        try {
+          result = await this.send(
+            sendMethod,
+            url,
+            headers,
+            init,
+            replayable,
+            token,
+            signal,
+            dispatcher,
+            request,
+          );
+        } catch (error) {
+          throw failure(error);
+        }
         response = result.response;
         url = result.url;
         tokenSent = result.tokenSent;
       }
       for (const hook of hooks.afterResponse) {
-        const replaced = await hook(sent as Request, response, context);
+        const replaced = await hook(sent as Request, response, context as HookContext);
         if (isResponseLike(replaced)) response = replaced;
       }
       status = response.status;
 
-      if (response.ok) {
-        const data = await this.readSuccess(response, method, request, url, token).catch(fail);
-        return { status, headers: response.headers, url, tokenSent, data, error: undefined, request: sent };
+      let data: unknown;
+      let error: VmproApiError | undefined;
+      try {
+        if (response.ok) data = await this.readSuccess(response, method, request, url, token);
+        else error = await this.readError(response, method, request, url, token, refreshed, replayable);
+      } catch (caught) {
+        throw failure(caught);
       }
-      const error = await this.readError(response, method, request, url, token, refreshed, replayable).catch(
-        fail,
-      );
-      return { status, headers: response.headers, url, tokenSent, data: undefined, error, request: sent };
+      return { status, headers: response.headers, url, tokenSent, data, error, request: sent };
     } finally {
-      if (config.logger !== silentLogger)
+      if (logging)
         config.logger.debug('vmpro api', {
           method,
           path,
@@ -674,7 +706,8 @@ export class Transport {
     firstBody: BodyInit | null | undefined,
     replayable: boolean,
     token: string | undefined,
-    signal: AbortSignal,
+    signal: AbortSignal | undefined,
+    dispatcher: object | undefined,
     request: ExchangeRequest,
   ): Promise<{ response: Response; url: URL; tokenSent: boolean }> {
     const origin = this.config.base.origin;
@@ -683,7 +716,14 @@ export class Transport {
     let headers = firstHeaders;
     let body = firstBody;
     for (let redirects = 0; ; redirects += 1) {
-      const init: RequestInit & { duplex?: 'half' } = { method, headers, redirect: 'manual', signal };
+      const init: RequestInit & { duplex?: 'half'; dispatcher?: object } = {
+        method,
+        headers,
+        redirect: 'manual',
+      };
+      if (signal !== undefined) init.signal = signal;
+      // undici's own option (Node's fetch); only set when the client's fetch is Node's.
+      if (dispatcher !== undefined) init.dispatcher = dispatcher;
       if (body !== undefined && body !== null) {
         init.body = body;
         if (body instanceof ReadableStream) init.duplex = 'half';
