@@ -82,7 +82,7 @@ export async function run(): Promise<Figure[]> {
   const perRound = envNumber('BENCH_API_CALLS', 150);
   console.log(`\n## ${BENCH}: the API client vs a bare fetch, GET /v1/vms on the emulator`);
   console.log(
-    `   ${roundCount} ABBA rounds × ${perRound} sequential calls per variant, over two pairs of caller processes; the emulator in its own process`,
+    `   the emulator in its own process; figure: one caller process, bare and client calls alternating (${envNumber('BENCH_API_BLOCKS', 16)} blocks × ${envNumber('BENCH_API_PAIRS', 400)} ABBA pairs); context: ${roundCount} ABBA rounds × ${perRound} calls over two pairs of caller processes`,
   );
   console.log(`   ${library.note}`);
   const children: Array<ChildServer<unknown> | undefined> = [];
