@@ -62,7 +62,10 @@ function remember(entries: Map<string, number>, name: string, at: number, max: n
 
 /** Options of `memoryLogoutList`. */
 export interface MemoryLogoutListOptions {
-  /** Logouts remembered at most; default 10 000 (the oldest are forgotten first). */
+  /**
+   * Logouts remembered at most; default 10 000 (the oldest are forgotten first, and a copy of a
+   * cookie they ended is accepted again until its absolute timeout).
+   */
   maxEntries?: number;
 }
 
