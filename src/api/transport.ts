@@ -231,6 +231,8 @@ function iterableToStream(iterable: AsyncIterable<Uint8Array>): ReadableStream<U
   });
 }
 
+const NO_BODY: PreparedBody = Object.freeze({ init: undefined, replayable: true, contentType: undefined });
+
 function prepareBody(request: ExchangeRequest): PreparedBody {
   if (request.json !== undefined) {
     if (request.body !== undefined) {
@@ -239,8 +241,7 @@ function prepareBody(request: ExchangeRequest): PreparedBody {
     return { init: JSON.stringify(request.json), replayable: true, contentType: 'application/json' };
   }
   const body = request.body;
-  if (body === undefined || body === null)
-    return { init: undefined, replayable: true, contentType: undefined };
+  if (body === undefined || body === null) return NO_BODY;
   if (body instanceof ReadableStream) return { init: body, replayable: false, contentType: undefined };
   if (
     typeof body !== 'string' &&
@@ -651,25 +652,31 @@ export class Transport {
 
       let tokenSent = token !== undefined;
       if (response === undefined) {
-        let result: Awaited<ReturnType<Transport['send']>>;
         try {
-          result = await this.send(
-            sendMethod,
-            url,
-            headers,
-            init,
-            replayable,
-            token,
-            signal,
-            dispatcher,
-            request,
-          );
+          // Most answers are not redirects: those need no more than this one fetch.
+          response = await this.fetchOnce(sendMethod, url, headers, init, signal, dispatcher);
+          if (response.type === 'opaqueredirect' || REDIRECT_STATUSES.has(response.status)) {
+            const result = await this.send(
+              response,
+              sendMethod,
+              url,
+              headers,
+              init,
+              replayable,
+              token,
+              signal,
+              dispatcher,
+              request,
+            );
+            response = result.response;
+            url = result.url;
+            tokenSent = result.tokenSent;
+          } else {
+            tokenSent = headers['authorization'] !== undefined;
+          }
         } catch (error) {
           throw failure(error);
         }
-        response = result.response;
-        url = result.url;
-        tokenSent = result.tokenSent;
       }
       for (const hook of hooks.afterResponse) {
         const replaced = await hook(sent as Request, response, context as HookContext);
@@ -698,8 +705,36 @@ export class Transport {
     }
   }
 
-  /** fetch with `redirect: 'manual'`, following redirects so the token stays on the API origin. */
+  /** One `fetch` with `redirect: 'manual'` (redirects are followed by `send`). */
+  private fetchOnce(
+    method: string,
+    url: URL,
+    headers: HeaderRecord,
+    body: BodyInit | null | undefined,
+    signal: AbortSignal | undefined,
+    dispatcher: object | undefined,
+  ): Promise<Response> {
+    const init: RequestInit & { duplex?: 'half'; dispatcher?: object } = {
+      method,
+      headers,
+      redirect: 'manual',
+    };
+    if (signal !== undefined) init.signal = signal;
+    // undici's own option (Node's fetch); only set when the client's fetch is Node's.
+    if (dispatcher !== undefined) init.dispatcher = dispatcher;
+    if (body !== undefined && body !== null) {
+      init.body = body;
+      if (body instanceof ReadableStream) init.duplex = 'half';
+    }
+    return this.config.fetch(url.href, init);
+  }
+
+  /**
+   * Follows the redirects that `first` starts (the answer to the first fetch), so that the token
+   * stays on the API origin.
+   */
   private async send(
+    first: Response,
     firstMethod: string,
     firstUrl: URL,
     firstHeaders: HeaderRecord,
@@ -716,19 +751,8 @@ export class Transport {
     let headers = firstHeaders;
     let body = firstBody;
     for (let redirects = 0; ; redirects += 1) {
-      const init: RequestInit & { duplex?: 'half'; dispatcher?: object } = {
-        method,
-        headers,
-        redirect: 'manual',
-      };
-      if (signal !== undefined) init.signal = signal;
-      // undici's own option (Node's fetch); only set when the client's fetch is Node's.
-      if (dispatcher !== undefined) init.dispatcher = dispatcher;
-      if (body !== undefined && body !== null) {
-        init.body = body;
-        if (body instanceof ReadableStream) init.duplex = 'half';
-      }
-      const response = await this.config.fetch(url.href, init);
+      const response =
+        redirects === 0 ? first : await this.fetchOnce(method, url, headers, body, signal, dispatcher);
       if (response.type === 'opaqueredirect') {
         throw new VmproError(
           'VMPRO_UNSUPPORTED',
