@@ -42,8 +42,6 @@ function withTimeouts(timeoutMs: number): DispatcherLike {
       // fetch makes a new options object for every request: set the timeouts on it. A copy
       // ({ ...options, … }) costs undici about 1.5 % of a call (its hot code then sees objects
       // of another shape).
-      if (Object.isFrozen(options))
-        return target.dispatch({ ...options, headersTimeout: timeoutMs, bodyTimeout: timeoutMs }, handler);
       options.headersTimeout = timeoutMs;
       options.bodyTimeout = timeoutMs;
       return target.dispatch(options, handler);
@@ -54,8 +52,13 @@ function withTimeouts(timeoutMs: number): DispatcherLike {
   });
 }
 
-/** Hands out the timeout dispatchers of one client; `undefined` where a signal must be used. */
+/**
+ * Hands out the timeout dispatchers; `undefined` where a signal must be used. A dispatcher
+ * depends on its timeout only, so one instance serves every client (the web adapters make a
+ * client per request).
+ */
 export class UndiciTimeouts {
+  private static readonly shared = new UndiciTimeouts();
   private readonly byTimeout = new Map<number, DispatcherLike>();
 
   /**
@@ -67,7 +70,7 @@ export class UndiciTimeouts {
     const versions = (globalThis as { process?: { versions?: Record<string, string | undefined> } }).process
       ?.versions;
     if (typeof versions?.undici !== 'string' || typeof versions.node !== 'string') return undefined;
-    return new UndiciTimeouts();
+    return UndiciTimeouts.shared;
   }
 
   /**
