@@ -8,6 +8,7 @@ import { type RunningEmulator, startEmulator } from '../emulator/index.js';
 import type { TokenSource } from '../token-source.js';
 import { createVmproApiClient, type VmproApiClient, type VmproApiClientOptions } from './client.js';
 import { VmproApiError } from './errors.js';
+import { failure } from './failure.test-helper.js';
 import { fixedToken } from './fixed-token.js';
 import type { Video } from './types.js';
 
@@ -39,15 +40,6 @@ function client(options: Partial<VmproApiClientOptions> = {}): VmproApiClient {
 function noWait(): { sleep: (ms: number) => Promise<void>; waits: number[] } {
   const waits: number[] = [];
   return { waits, sleep: async (ms) => void waits.push(ms) };
-}
-
-async function failure(promise: Promise<unknown>): Promise<Error & { code?: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the call to fail');
 }
 
 let api: VmproApiClient;

@@ -3,6 +3,7 @@ import { isVmproError, VmproError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { createVmproApiClient, type VmproApiClientOptions } from './client.js';
 import { VmproApiError } from './errors.js';
+import { failure } from './failure.test-helper.js';
 import {
   countingTokenSource,
   empty,
@@ -28,16 +29,6 @@ function client(fetchImpl: typeof fetch, options: Partial<VmproApiClientOptions>
     ...options,
   });
   return { api, waits: sleep.waits };
-}
-
-async function failure(promise: Promise<unknown>): Promise<VmproError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof VmproError) return error;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
 }
 
 const invalidToken = () =>

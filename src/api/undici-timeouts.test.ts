@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { anonymousToken } from '../../test/support/tokens.js';
 import { type RunningEmulator, startEmulator } from '../emulator/index.js';
 import { createVmproApiClient } from './client.js';
+import { failure } from './failure.test-helper.js';
 import { fixedToken } from './fixed-token.js';
 import { isUndiciTimeout, MIN_UNDICI_TIMEOUT_MS, UndiciTimeouts } from './undici-timeouts.js';
 
@@ -47,15 +48,6 @@ function spyOnGlobalDispatcher(): { seen: Array<Record<string, unknown>>; restor
     slots[GLOBAL_DISPATCHER] = original;
   };
   return { seen, restore };
-}
-
-async function failure(promise: Promise<unknown>): Promise<Error & { code?: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the call to fail');
 }
 
 describe('timeouts through undici', () => {

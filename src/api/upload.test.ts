@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { isVmproError, VmproError } from '../errors.js';
+import { isVmproError } from '../errors.js';
 import { createVmproApiClient } from './client.js';
 import type { VmproApiError } from './errors.js';
+import { failure } from './failure.test-helper.js';
 import { type Answer, empty, networkError, recordingSleep, scriptFetch } from './fake-fetch.test-helper.js';
 import { fixedToken } from './fixed-token.js';
 
@@ -26,16 +27,6 @@ function client(...answers: Answer[]) {
 
 const uploadUrl = (url = UPLOAD) => empty(201, { location: url });
 const accepted = () => empty(201);
-
-async function failure(promise: Promise<unknown>): Promise<VmproError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof VmproError) return error;
-    throw error;
-  }
-  throw new Error('expected the upload to fail');
-}
 
 describe('videos.upload', () => {
   it('asks for the upload URL, then POSTs the chunks with the Mi24-Upload headers and no bearer token', async () => {
