@@ -139,31 +139,31 @@ export async function run(): Promise<Figure[]> {
       );
       console.log(figureLine({ ...figure, value: ratio }));
       figures.push(figure);
-      if (reference) {
-        // Context: the same answer without any session work, on the same stack and process.
-        const ceiling: Figure = {
+      // Context, measured against the same /healthz rounds.
+      const context = (label: string, route: RouteResult | undefined, note: (r: RouteResult) => string) => {
+        if (route === undefined) return;
+        const f: Figure = {
           bench: BENCH,
-          label: 'ceiling: (same answer, no session work)/healthz',
-          value: pairedRatio(reference, healthz!).median,
+          label,
+          value: pairedRatio(route, healthz!).median,
           target: 'report only',
           met: null,
-          note: 'what /me/healthz would be if the session work were free',
+          note: note(route),
         };
-        console.log(figureLine(ceiling));
-        figures.push(ceiling);
-      }
-      if (serialised) {
-        const perRequest: Figure = {
-          bench: BENCH,
-          label: 'memory store, body serialised per request: me/healthz',
-          value: pairedRatio(serialised, healthz!).median,
-          target: 'report only',
-          met: null,
-          note: `/me without the per-record body; CPU ${cpuUs(serialised).toFixed(0)} µs per request`,
-        };
-        console.log(figureLine(perRequest));
-        figures.push(perRequest);
-      }
+        console.log(figureLine(f));
+        figures.push(f);
+      };
+      // The same answer without any session work, on the same stack and process.
+      context(
+        'ceiling: (same answer, no session work)/healthz',
+        reference,
+        () => 'what /me/healthz would be if the session work were free',
+      );
+      context(
+        'memory store, body serialised per request: me/healthz',
+        serialised,
+        (r) => `/me without the per-record body; CPU ${cpuUs(r).toFixed(0)} µs per request`,
+      );
     } catch (error) {
       const note = `FAILED to run: ${(error as Error).message.split('\n')[0]}`;
       console.log(`\n### ${store.name} store — ${note}`);

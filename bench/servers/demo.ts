@@ -22,7 +22,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { vmproWeb } from '../../src/adapters/web.js';
-import { meJson } from '../../src/demo/app.js';
+import { meAnswer, meJson } from '../../src/demo/app.js';
 import { startDemo } from '../../src/demo/server.js';
 import type { EmulatorOptions } from '../../src/emulator/index.js';
 import { announceReady, assertAuthenticated, browserLogin, registerClient, runChild } from './child.js';
@@ -55,24 +55,18 @@ runChild(async () => {
     cookies.push(cookie);
   }
 
-  // Built like the demo's /me answer: a plain Response with a plain header object.
-  const answer = (body: string) =>
-    new Response(body, {
-      status: 200,
-      headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
-    });
   const firstBody = JSON.stringify(firstMe);
   const vmpro = vmproWeb(demo.auth);
   const reference = new Hono();
-  reference.get('/me-json', () => answer(firstBody));
+  reference.get('/me-json', () => meAnswer(firstBody));
   reference.get(
     '/me-serialised',
     vmpro.honoHandler((c, ctx) => {
       const cached = ctx.cachedSession();
-      if (cached !== undefined) return answer(meJson(cached));
+      if (cached !== undefined) return meAnswer(meJson(cached));
       return ctx
         .session()
-        .then((session) => (session ? answer(meJson(session)) : demo.auth.unauthenticated(c.req.raw)));
+        .then((session) => (session ? meAnswer(meJson(session)) : demo.auth.unauthenticated(c.req.raw)));
     }),
   );
   // Mounted after the routes, as in the demo app: every route then takes the same framework steps

@@ -51,9 +51,16 @@ function meResponse(session: SessionRecord): Response {
     body = meJson(session);
     if (Object.isFrozen(session)) meBodies.set(session, body);
   }
-  // A plain Response with a plain header object: on @hono/node-server this is written out
-  // without building a Headers object (measurably cheaper than c.json with extra headers). A
-  // fresh header object each time: the server may add to it (e.g. Content-Length).
+  return meAnswer(body);
+}
+
+/**
+ * `GET /me`'s answer around a body. A plain Response with a plain header object: on
+ * @hono/node-server this is written out without building a Headers object (measurably cheaper
+ * than c.json with extra headers). A fresh header object each time: the server may add to it
+ * (e.g. Content-Length).
+ */
+export function meAnswer(body: string): Response {
   return new Response(body, {
     status: 200,
     headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },

@@ -16,8 +16,9 @@ export interface CookieStoreOptions {
   /** Bytes per cookie, name and `=` included; default 3800 (browsers allow 4096). */
   maxChunkSize?: number;
   /**
-   * Where back-channel logouts are remembered: `memoryLogoutList()` (the default: the instance
-   * that received the logout only) or `redisLogoutList({ client })` (every instance).
+   * Where logouts (in the app, and back-channel) are remembered: `memoryLogoutList()` (the
+   * default: the instance that received the logout only) or `redisLogoutList({ client })` (every
+   * instance).
    */
   logouts?: LogoutList;
 }
@@ -29,9 +30,10 @@ export interface CookieStoreOptions {
  * mind your server's and proxy's header limits (Node: 16 KB total).
  *
  * No server state means no cross-process lock: refreshes are single-flight within one process
- * only. A back-channel logout cannot delete a cookie; it is remembered in a list of ended
- * `sid`s/`sub`s that every cookie is checked against — by default by the instance that received
- * it only; with `logouts: redisLogoutList({ client })` by every instance (within its `pollMs`).
+ * only. A logout cannot delete a cookie (or a copy of it); it is remembered in a list of ended
+ * sessions (and, for back-channel logouts, `sid`s/`sub`s) that every cookie is checked against —
+ * by default by the instance that received it only; with `logouts: redisLogoutList({ client })`
+ * by every instance (within its `pollMs`).
  * For several instances `redisStore` is the better fit.
  *
  * @example
