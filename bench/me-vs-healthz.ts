@@ -7,7 +7,7 @@
  * between rounds than within one). The server's CPU time per request is printed next to it.
  *
  * The demo's `/me` makes its body once per session record (records are immutable; see
- * src/demo/app.ts). For context, with the memory store two more routes on a bench-only listener
+ * packages/cli/src/demo/app.ts). For context, with the memory store two more routes on a bench-only listener
  * in the same process are measured: the same answer with no session work (the ceiling any session
  * lookup could reach), and `/me` serialising its body on every request.
  *

@@ -49,7 +49,14 @@ export type VmproErrorCode =
   /** The VideoManager Pro API answered with an error status. */
   | 'VMPRO_API_ERROR'
   /** The caller aborted the operation. */
-  | 'VMPRO_ABORTED';
+  | 'VMPRO_ABORTED'
+  /** A route was called with a method it does not answer (the http layer's `405`). */
+  | 'VMPRO_METHOD_NOT_ALLOWED'
+  /**
+   * Something unexpected failed in the app (a bug, not bad input): the http layer's `500` for an
+   * error that is not a `VmproError`. The details are in the server log, never in the answer.
+   */
+  | 'VMPRO_INTERNAL';
 
 const BRAND = Symbol.for('vmpro-connect.VmproError');
 
@@ -59,6 +66,8 @@ export interface VmproErrorOptions {
   retryable?: boolean;
   /** Seconds the caller should wait before retrying, when known. */
   retryAfter?: number;
+  /** The configuration field or argument at fault (`clientId`, `session.secrets`, `VMPRO_API_BASE`…). */
+  field?: string;
 }
 
 /**
@@ -74,6 +83,11 @@ export class VmproError extends Error {
   readonly code: VmproErrorCode;
   readonly retryable: boolean;
   readonly retryAfter: number | undefined;
+  /**
+   * The configuration field or argument at fault, for `VMPRO_CONFIG_INVALID` (see
+   * {@link configError}); branch on it instead of reading the message.
+   */
+  readonly field: string | undefined;
 
   constructor(code: VmproErrorCode, message: string, options: VmproErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -81,8 +95,37 @@ export class VmproError extends Error {
     this.code = code;
     this.retryable = options.retryable ?? false;
     this.retryAfter = options.retryAfter;
+    this.field = options.field;
     Object.defineProperty(this, BRAND, { value: true });
   }
+}
+
+const TRAILING_PERIOD = /\.$/;
+
+/**
+ * The one way every layer reports a bad configuration value or argument: a `VmproError` with code
+ * `VMPRO_CONFIG_INVALID`, `field` set, and a message in one style,
+ * "vmpro-connect: `field` problem: fix." — `problem` continues the field's name ("is required",
+ * "must use https://…"), `fix` says what to do. Neither may contain a secret.
+ *
+ * @example
+ * ```ts
+ * throw configError('clientId', 'is required', 'pass the client id movingimage registered for your app');
+ * // vmpro-connect: `clientId` is required: pass the client id movingimage registered for your app.
+ * ```
+ */
+export function configError(
+  field: string,
+  problem: string,
+  fix?: string,
+  options: { cause?: unknown } = {},
+): VmproError {
+  const text = problem.replace(TRAILING_PERIOD, '');
+  const advice = fix ? `: ${fix.replace(TRAILING_PERIOD, '')}` : '';
+  return new VmproError('VMPRO_CONFIG_INVALID', `vmpro-connect: \`${field}\` ${text}${advice}.`, {
+    field,
+    ...(options.cause !== undefined && { cause: options.cause }),
+  });
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
- * Compiles the library once per benchmark run with the project's own TypeScript
- * (`tsc -p tsconfig.build.json`, without type-checking) into a temporary directory, so that the
+ * Compiles the library and the demo (packages/cli) once per benchmark run with the project's own
+ * TypeScript (`tsc -p tsconfig.build.json`, without type-checking) into a temporary directory, so that the
  * servers under test run the code as it is published (see use-build.mjs). Falls back to the
  * sources through tsx, with a printed note, when the build fails or `BENCH_FROM_SOURCE=1`.
  */
@@ -26,25 +26,33 @@ export function prepareLibrary(): LibraryBuild {
   }
   const dir = mkdtempSync(join(tmpdir(), 'vmpro-bench-build-'));
   const started = Date.now();
-  const tsc = spawnSync(
-    process.execPath,
-    [
-      join(ROOT, 'node_modules/typescript/bin/tsc'),
-      '-p',
-      join(ROOT, 'tsconfig.build.json'),
-      '--outDir',
-      dir,
-      '--noCheck',
-      '--declaration',
-      'false',
-      '--declarationMap',
-      'false',
-      '--sourceMap',
-      'false',
-    ],
-    { cwd: ROOT, encoding: 'utf8' },
-  );
-  if (tsc.status !== 0 || !existsSync(join(dir, 'index.js'))) {
+  // The library into dir, the demo (packages/cli) into dir/cli-package: both as published.
+  const compile = (project: string, outDir: string) =>
+    spawnSync(
+      process.execPath,
+      [
+        join(ROOT, 'node_modules/typescript/bin/tsc'),
+        '-p',
+        join(ROOT, project),
+        '--outDir',
+        outDir,
+        '--noCheck',
+        '--declaration',
+        'false',
+        '--declarationMap',
+        'false',
+        '--sourceMap',
+        'false',
+      ],
+      { cwd: ROOT, encoding: 'utf8' },
+    );
+  let tsc = compile('tsconfig.build.json', dir);
+  if (tsc.status === 0) tsc = compile('packages/cli/tsconfig.build.json', join(dir, 'cli-package'));
+  if (
+    tsc.status !== 0 ||
+    !existsSync(join(dir, 'index.js')) ||
+    !existsSync(join(dir, 'cli-package/demo/app.js'))
+  ) {
     rmSync(dir, { recursive: true, force: true });
     const why = (tsc.stdout || tsc.stderr || `exit code ${tsc.status}`).split('\n').slice(0, 3).join(' | ');
     return { mode: 'source', note: `library: TypeScript sources through tsx — the build failed (${why})` };
@@ -54,6 +62,6 @@ export function prepareLibrary(): LibraryBuild {
   process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   return {
     mode: 'build',
-    note: `library: compiled build (tsc -p tsconfig.build.json, ${((Date.now() - started) / 1000).toFixed(1)} s)`,
+    note: `library and demo: compiled build (tsc -p tsconfig.build.json, ${((Date.now() - started) / 1000).toFixed(1)} s)`,
   };
 }

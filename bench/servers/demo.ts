@@ -1,5 +1,5 @@
 /**
- * The demo app (src/demo/server.ts) in a process, configured from the environment like
+ * The demo app (packages/cli/src/demo/server.ts) in a process, configured from the environment like
  * `npm start` (VMPRO_SESSION_STORE, VMPRO_SESSION_SECRET, VMPRO_CLIENT_ID …; PORT defaults to 0
  * here). Extra knobs for the benchmarks:
  *
@@ -11,19 +11,14 @@
  * Prints `{"ready":true,"url","origin","emulatorUrl","cookies":[…],"cookie","referenceUrl"}` —
  * `url` is the 127.0.0.1 address to load, `cookies` one Cookie header per session.
  *
- * `referenceUrl` is a second, bench-only listener in the same process, a Hono app with two routes
- * for context:
- * - `GET /me-json` answers what the first session's `/me` answered (same body, same headers) with
- *   no session work at all: the ceiling any session lookup could reach on this stack;
- * - `GET /me-serialised` is the demo's `/me` (same adapter, same session lookup) with its body
- *   serialised on every request instead of once per session record.
+ * `referenceUrl` is a second, bench-only listener in the same process: `GET /me-json` answers what
+ * the first session's `/me` answered, through the same middleware, with no session lookup.
  */
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
+import { startDemo } from '../../packages/cli/src/demo/server.js';
 import { vmproWeb } from '../../src/adapters/web.js';
-import { meAnswer, meJson } from '../../src/demo/app.js';
-import { startDemo } from '../../src/demo/server.js';
 import type { EmulatorOptions } from '../../src/emulator/index.js';
 import { announceReady, assertAuthenticated, browserLogin, registerClient, runChild } from './child.js';
 
@@ -55,23 +50,12 @@ runChild(async () => {
     cookies.push(cookie);
   }
 
-  const firstBody = JSON.stringify(firstMe);
   const vmpro = vmproWeb(demo.auth);
   const reference = new Hono();
-  reference.get('/me-json', () => meAnswer(firstBody));
-  reference.get(
-    '/me-serialised',
-    vmpro.honoHandler((c, ctx) => {
-      const cached = ctx.cachedSession();
-      if (cached !== undefined) return meAnswer(meJson(cached));
-      return ctx
-        .session()
-        .then((session) => (session ? meAnswer(meJson(session)) : demo.auth.unauthenticated(c.req.raw)));
-    }),
-  );
-  // Mounted after the routes, as in the demo app: every route then takes the same framework steps
-  // as the demo's /healthz and /me (Hono composes the route with the middleware).
+  // The same framework steps as the demo's /me (the middleware, then the route), the same answer,
+  // and no session lookup: the ceiling any session lookup could reach on this stack.
   reference.use(vmpro.hono());
+  reference.get('/me-json', (c) => c.json(firstMe, 200, { 'cache-control': 'no-store' }));
   const referenceServer = serve({ fetch: reference.fetch, port: 0, hostname: '127.0.0.1' });
   await new Promise<void>((resolve) => referenceServer.once('listening', () => resolve()));
   const referenceUrl = `http://127.0.0.1:${(referenceServer.address() as AddressInfo).port}`;

@@ -1,8 +1,7 @@
 import { Hono } from 'hono';
 import { afterAll, describe, expect, it } from 'vitest';
 import { VmproError } from '../errors.js';
-import { createVmproAuth } from '../http/index.js';
-import { cookieStore } from '../session/index.js';
+import { createVmproAuth, type VmproContext } from '../http/index.js';
 import { makeTokens, TestJar } from '../session/test-support.js';
 import { vmproWeb } from './web.js';
 
@@ -15,119 +14,79 @@ const auth = createVmproAuth({
 });
 afterAll(() => auth.close());
 
-describe('web adapter: honoHandler', () => {
+/** A logged-in session in the auth's memory store; returns its Cookie header. */
+async function login(): Promise<string> {
+  const jar = new TestJar();
+  await auth.sessions.create(jar, { tokens: makeTokens(Date.now()), user: { sub: 'user-1' }, sid: 's1' });
+  return jar.setCalls.map((c) => `${c.name}=${c.value}`).join('; ');
+}
+
+describe('web adapter: Hono middleware', () => {
   const vmpro = vmproWeb(auth);
-  const app = new Hono();
-  app.get(
-    '/sync',
-    vmpro.honoHandler(() => new Response('sync')),
-  );
-  app.get(
-    '/async',
-    vmpro.honoHandler(async (_c, ctx) => Response.json({ session: await ctx.session() })),
-  );
-  app.get(
-    '/throws',
-    vmpro.honoHandler(() => {
-      throw new VmproError('VMPRO_NOT_AUTHENTICATED', 'Not signed in.');
-    }),
-  );
-  app.get(
-    '/rejects',
-    vmpro.honoHandler(async () => {
-      throw new VmproError('VMPRO_NOT_AUTHENTICATED', 'Not signed in.');
-    }),
-  );
-
-  it('answers a synchronous handler synchronously', () => {
-    const answer = app.fetch(new Request('http://127.0.0.1:3000/sync'));
-    expect(answer).toBeInstanceOf(Response);
-    expect((answer as Response).status).toBe(200);
+  const app = new Hono<{ Variables: { vmpro: VmproContext } }>();
+  app.use(vmpro.hono());
+  app.onError(vmpro.honoErrorHandler());
+  app.get('/who', async (c) => c.json({ sub: (await c.get('vmpro').user())?.sub ?? null }));
+  app.get('/me', vmpro.honoRequireLogin(), async (c) => c.json((await c.get('vmpro').requireSession()).user));
+  app.get('/throws', () => {
+    throw new VmproError('VMPRO_NOT_AUTHENTICATED', 'Not signed in.');
   });
 
-  it('waits for an async handler and gives it the vmpro context', async () => {
-    const r = await app.fetch(new Request('http://127.0.0.1:3000/async'));
-    expect(await r.json()).toEqual({ session: null });
+  it('gives every route the vmpro context, with or without a session', async () => {
+    const cookie = await login();
+    const signedIn = await app.fetch(new Request('http://127.0.0.1:3000/who', { headers: { cookie } }));
+    expect(await signedIn.json()).toEqual({ sub: 'user-1' });
+    const anonymous = await app.fetch(new Request('http://127.0.0.1:3000/who'));
+    expect(await anonymous.json()).toEqual({ sub: null });
   });
 
-  it('turns thrown and rejected vmpro errors into their status and message', async () => {
-    for (const path of ['/throws', '/rejects']) {
-      const r = await app.fetch(
-        new Request(`http://127.0.0.1:3000${path}`, {
-          headers: { accept: 'application/json' },
-        }),
-      );
-      expect(r.status).toBe(401);
-      expect(await r.json()).toMatchObject({ error: 'VMPRO_NOT_AUTHENTICATED' });
-    }
+  it('guards a route: 401 JSON for API calls, a redirect to login for pages', async () => {
+    const api = await app.fetch(
+      new Request('http://127.0.0.1:3000/me', { headers: { accept: 'application/json' } }),
+    );
+    expect(api.status).toBe(401);
+    expect(await api.json()).toMatchObject({ error: 'VMPRO_NOT_AUTHENTICATED' });
+    const page = await app.fetch(
+      new Request('http://127.0.0.1:3000/me?x=1', { headers: { accept: 'text/html' } }),
+    );
+    expect(page.status).toBe(303);
+    expect(page.headers.get('location')).toBe('/auth/login?returnTo=%2Fme%3Fx%3D1');
+    const cookie = await login();
+    const ok = await app.fetch(new Request('http://127.0.0.1:3000/me', { headers: { cookie } }));
+    expect(await ok.json()).toMatchObject({ sub: 'user-1' });
+  });
+
+  it('turns a vmpro error thrown in a route into its status and message', async () => {
+    const r = await app.fetch(
+      new Request('http://127.0.0.1:3000/throws', { headers: { accept: 'application/json' } }),
+    );
+    expect(r.status).toBe(401);
+    expect(await r.json()).toMatchObject({ error: 'VMPRO_NOT_AUTHENTICATED', message: 'Not signed in.' });
+  });
+
+  it('puts the cookie changes of a request on its response (a stale cookie is cleared)', async () => {
+    const r = await app.fetch(
+      new Request('http://127.0.0.1:3000/who', { headers: { cookie: `vmpro=${'A'.repeat(43)}` } }),
+    );
+    expect(await r.json()).toEqual({ sub: null });
+    expect(r.headers.getSetCookie().join('\n')).toMatch(/^vmpro=; .*Max-Age=0/m);
+    expect(r.headers.get('cache-control')).toBe('no-store');
   });
 });
 
-describe('context: cachedSession', () => {
+describe('web adapter: fetch-style handlers', () => {
   const vmpro = vmproWeb(auth);
-  const app = new Hono();
-  app.get(
-    '/cached',
-    vmpro.honoHandler((_c, ctx) => Response.json({ sub: ctx.cachedSession()?.user.sub ?? null })),
-  );
-  app.get(
-    '/same',
-    vmpro.honoHandler(async (_c, ctx) => {
-      const cached = ctx.cachedSession();
-      const loaded = await ctx.session();
-      return Response.json({ same: cached !== undefined && cached === loaded });
-    }),
+  const handler = vmpro.requireLogin(async (_request, ctx) =>
+    Response.json((await ctx.requireSession()).user),
   );
 
-  /** A logged-in session in the auth's memory store; returns its Cookie header. */
-  async function login(target = auth): Promise<string> {
-    const jar = new TestJar();
-    await target.sessions.create(jar, { tokens: makeTokens(Date.now()), user: { sub: 'user-1' }, sid: 's1' });
-    return jar.setCalls.map((c) => `${c.name}=${c.value}`).join('; ');
-  }
-
-  it('answers synchronously with the session the memory store holds, and session() agrees', async () => {
-    const cookie = await login();
-    const answer = app.fetch(new Request('http://127.0.0.1:3000/cached', { headers: { cookie } }));
-    expect(answer).toBeInstanceOf(Response);
-    expect(await (answer as Response).json()).toEqual({ sub: 'user-1' });
-    const same = await app.fetch(new Request('http://127.0.0.1:3000/same', { headers: { cookie } }));
-    expect(await same.json()).toEqual({ same: true });
-  });
-
-  it('is undefined without a session, and with the cookie store (which always needs to decrypt)', async () => {
-    expect(await (await app.fetch(new Request('http://127.0.0.1:3000/cached'))).json()).toEqual({
-      sub: null,
-    });
-    const unknown = await app.fetch(
-      new Request('http://127.0.0.1:3000/cached', { headers: { cookie: `vmpro=${'A'.repeat(43)}` } }),
+  it('calls the handler with a session, answers 401 without', async () => {
+    const none = await handler(
+      new Request('http://127.0.0.1:3000/x', { headers: { accept: 'application/json' } }),
     );
-    expect(await unknown.json()).toEqual({ sub: null });
-
-    const cookieAuth = createVmproAuth({
-      issuer: 'http://127.0.0.1:9/auth/realms/platform',
-      clientId: 'app',
-      clientSecret: 'app-secret',
-      redirectUri: 'http://127.0.0.1:3000/auth/callback',
-      session: { secrets: ['web-adapter-test-secret-0123456789abcdef'], store: cookieStore() },
-    });
-    try {
-      const cookieApp = new Hono();
-      const web = vmproWeb(cookieAuth);
-      cookieApp.get(
-        '/both',
-        web.honoHandler(async (_c, ctx) =>
-          Response.json({
-            cached: ctx.cachedSession() ?? null,
-            sub: (await ctx.session())?.user.sub ?? null,
-          }),
-        ),
-      );
-      const cookie = await login(cookieAuth);
-      const r = await cookieApp.fetch(new Request('http://127.0.0.1:3000/both', { headers: { cookie } }));
-      expect(await r.json()).toEqual({ cached: null, sub: 'user-1' });
-    } finally {
-      await cookieAuth.close();
-    }
+    expect(none.status).toBe(401);
+    const cookie = await login();
+    const ok = await handler(new Request('http://127.0.0.1:3000/x', { headers: { cookie } }));
+    expect(await ok.json()).toMatchObject({ sub: 'user-1' });
   });
 });

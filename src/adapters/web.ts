@@ -14,9 +14,7 @@
  * app.get('/videos', vmpro.honoRequireLogin(), async (c) => c.json(await c.get('vmpro').api.vms.list()));
  * ```
  */
-import type { IncomingHttpHeaders } from 'node:http';
 import type { RequestLike, SetCookieSink, VmproAuth, VmproContext } from '../http/index.js';
-import { nodeHeader } from './node-request.js';
 
 export type { VmproContext } from '../http/index.js';
 
@@ -26,15 +24,11 @@ export type WebHandler = (request: Request, vmpro: VmproContext) => Response | P
 /** The small structural part of a Hono context this adapter uses (Hono is a type-only import). */
 interface HonoLikeContext {
   req: { raw: Request };
-  /** On @hono/node-server: the Node request, whose headers are cheaper to read than `raw.headers`. */
-  env?: unknown;
   res: Response;
   set(key: 'vmpro', value: VmproContext): void;
   get(key: 'vmpro'): VmproContext;
 }
 type HonoLikeNext = () => Promise<void>;
-/** What {@link VmproWeb.honoHandler} needs of a Hono context. */
-export type HonoRouteContext = Pick<HonoLikeContext, 'req' | 'env'>;
 
 export interface VmproWeb {
   readonly auth: VmproAuth;
@@ -46,55 +40,10 @@ export interface VmproWeb {
   requireLogin(handler: WebHandler): (request: Request) => Promise<Response>;
   /** Hono middleware: answers the auth routes, and sets `c.get('vmpro')` for every other request. */
   hono(): (c: HonoLikeContext, next: HonoLikeNext) => Promise<Response | undefined>;
-  /**
-   * A Hono route handler that gets the vmpro context as its second argument, without the
-   * middleware: for a hot route registered before `app.use(vmpro.hono())` (or in an app without
-   * it), it saves the middleware step on every request. Cookie changes land on its response;
-   * errors become the right status and message.
-   *
-   * @example
-   * ```ts
-   * app.get('/me', vmpro.honoHandler(async (c, vmpro) => c.json((await vmpro.session())?.user ?? null)));
-   * ```
-   */
-  honoHandler<C extends HonoRouteContext>(
-    handler: (c: C, vmpro: VmproContext) => Response | Promise<Response>,
-  ): (c: C) => Response | Promise<Response>;
   /** Hono guard for one route: redirect to login (pages) or `401` (API calls) without a session. */
   honoRequireLogin(): (c: HonoLikeContext, next: HonoLikeNext) => Promise<Response | undefined>;
   /** For `app.onError(...)`: turns vmpro-connect errors thrown in routes into the right status and message. */
   honoErrorHandler(): (error: Error, c: HonoLikeContext) => Response;
-}
-
-/**
- * A request on @hono/node-server as the session lookup sees it: headers from the Node request's
- * map, URL and method from Hono only when asked (a session lookup needs neither, and Hono builds
- * its request wrapper on first use).
- */
-class HonoNodeRequest implements RequestLike {
-  readonly #c: HonoRouteContext;
-  readonly #headers: IncomingHttpHeaders;
-
-  constructor(c: HonoRouteContext, headers: IncomingHttpHeaders) {
-    this.#c = c;
-    this.#headers = headers;
-  }
-
-  get url(): string {
-    return this.#c.req.raw.url;
-  }
-
-  get method(): string {
-    return this.#c.req.raw.method;
-  }
-
-  get headers(): { get(name: string): string | null } {
-    return this;
-  }
-
-  get(name: string): string | null {
-    return nodeHeader(this.#headers, name);
-  }
 }
 
 /** Appends collected cookies to a response, copying it when its headers are immutable. */
@@ -119,17 +68,6 @@ export function vmproWeb(auth: VmproAuth): VmproWeb {
     return { vmpro: auth.context(request, sink), cookies };
   }
 
-  /**
-   * The request as the session lookup sees it. On @hono/node-server, `c.req.raw.headers` builds a
-   * whole `Headers` object on first use; the Node request's header map is already there.
-   */
-  function honoRequest(c: HonoRouteContext): RequestLike {
-    const incoming = (c.env as { incoming?: { headers?: IncomingHttpHeaders } } | undefined)?.incoming
-      ?.headers;
-    if (!incoming) return c.req.raw;
-    return new HonoNodeRequest(c, incoming);
-  }
-
   async function run(request: Request, handler: WebHandler, guard: boolean): Promise<Response> {
     const { vmpro, cookies } = prepare(request);
     try {
@@ -147,9 +85,9 @@ export function vmproWeb(auth: VmproAuth): VmproWeb {
     requireLogin: (handler: WebHandler) => (request: Request) => run(request, handler, true),
     hono() {
       return async function vmproMiddleware(c: HonoLikeContext, next: HonoLikeNext) {
-        const request = honoRequest(c);
+        const request = c.req.raw;
         if (auth.isAuthRoute(request)) {
-          const own = await auth.handle(c.req.raw);
+          const own = await auth.handle(request);
           if (own) return own;
         }
         const { vmpro, cookies } = prepare(request);
@@ -157,38 +95,17 @@ export function vmproWeb(auth: VmproAuth): VmproWeb {
         try {
           await next();
         } catch (error) {
-          c.res = auth.errorResponse(c.req.raw, error);
+          c.res = auth.errorResponse(request, error);
         }
         if (cookies.length > 0) c.res = withCookies(c.res, cookies);
         return undefined;
-      };
-    },
-    honoHandler<C extends HonoRouteContext>(
-      handler: (c: C, vmpro: VmproContext) => Response | Promise<Response>,
-    ) {
-      // Not async: a handler that answers synchronously is answered synchronously.
-      return function vmproHonoHandler(c: C): Response | Promise<Response> {
-        const { vmpro, cookies } = prepare(honoRequest(c));
-        let answer: Response | PromiseLike<Response>;
-        try {
-          answer = handler(c, vmpro);
-        } catch (error) {
-          return withCookies(auth.errorResponse(c.req.raw, error), cookies);
-        }
-        if (typeof (answer as Partial<PromiseLike<Response>>).then !== 'function') {
-          return withCookies(answer as Response, cookies);
-        }
-        return Promise.resolve(answer).then(
-          (response) => withCookies(response, cookies),
-          (error: unknown) => withCookies(auth.errorResponse(c.req.raw, error), cookies),
-        );
       };
     },
     honoRequireLogin() {
       return async function vmproRequireLogin(c: HonoLikeContext, next: HonoLikeNext) {
         const vmpro = c.get('vmpro');
         try {
-          if (!(await vmpro.session())) return auth.unauthenticated(honoRequest(c));
+          if (!(await vmpro.session())) return auth.unauthenticated(c.req.raw);
         } catch (error) {
           return auth.errorResponse(c.req.raw, error);
         }

@@ -294,6 +294,17 @@ describe('timeouts and aborts', () => {
     expect(script.calls).toHaveLength(1);
   });
 
+  it('refuses a call whose timeoutMs is not a positive number of ms, sending nothing', async () => {
+    const script = scriptFetch(json(200, []));
+    const { api } = client(script.fetch);
+    for (const timeoutMs of [0, -5, Number.NaN, 2 ** 31]) {
+      const error = await failure(api.vms.list({ timeoutMs }));
+      expect(error.code).toBe('VMPRO_CONFIG_INVALID');
+      expect(error.message).toMatch(/timeoutMs/);
+    }
+    expect(script.calls).toHaveLength(0);
+  });
+
   it('sends nothing when the signal is already aborted', async () => {
     const script = scriptFetch(json(200, []));
     const error = await failure(client(script.fetch).api.vms.list({ signal: AbortSignal.abort() }));
@@ -549,6 +560,15 @@ describe('client', () => {
       used: 1,
     });
     expect(script.calls[0]?.url.search).toBe('?include_owner=true&channel_id=1&channel_id=2');
+  });
+
+  it('refuses a header value with a line break as VMPRO_CONFIG_INVALID, without quoting it', async () => {
+    const script = scriptFetch(json(200, []));
+    const { api } = client(script.fetch);
+    const error = await failure(api.request('GET', '/v1/vms', { headers: { 'x-key': 'secret\r\nx: y' } }));
+    expect(error.code).toBe('VMPRO_CONFIG_INVALID');
+    expect(error.message).not.toContain('secret');
+    expect(script.calls).toHaveLength(0);
   });
 
   it('send() gives status and headers', async () => {

@@ -1,4 +1,5 @@
 import { VmproError } from '../errors.js';
+import { DEFAULT_API_BASE, isLoopbackHost } from '../internal/url.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { TokenSource } from '../token-source.js';
 import { redactedPath, VmproApiError } from './errors.js';
@@ -6,6 +7,7 @@ import { type QueryInput, toQuery } from './query.js';
 import { defaultSleep } from './retry.js';
 import {
   type Hooks,
+  MAX_TIMER_MS,
   type RequestBody,
   type ResolvedRetry,
   type RetryOptions,
@@ -35,7 +37,6 @@ import type {
   VideoPageAt,
   VideoUpdate,
 } from './types.js';
-import { UndiciTimeouts } from './undici-timeouts.js';
 import { type UploadOptions, type UploadResult, type UploadSource, uploadChunks } from './upload.js';
 
 /** Options of `createVmproApiClient()`. */
@@ -49,7 +50,10 @@ export interface VmproApiClientOptions {
   tokenSource: TokenSource;
   /** The fetch to use (default: the global one). */
   fetch?: typeof fetch;
-  /** Timeout of each attempt in ms, including reading the body (default 30 000). */
+  /**
+   * Deadline of each attempt in ms, from sending to the last byte of the body: a server that
+   * sends its answer slowly cannot hold a call longer (default 30 000).
+   */
   timeoutMs?: number;
   /** Retry policy, or the number of retries (default 2, GET/HEAD only). */
   retry?: RetryOptions | number;
@@ -259,17 +263,11 @@ export interface VmproApiClient {
   extend(options: Partial<VmproApiClientOptions>): VmproApiClient;
 }
 
-const DEFAULT_BASE_URL = 'https://api.video-cdn.net';
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_PAGE_SIZE = 100;
-const MAX_TIMER_MS = 2_147_483_647;
 
 function invalid(message: string): VmproError {
   return new VmproError('VMPRO_CONFIG_INVALID', message);
-}
-
-function isLoopback(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(hostname);
 }
 
 function parseBaseUrl(value: string | URL): URL {
@@ -279,7 +277,7 @@ function parseBaseUrl(value: string | URL): URL {
   } catch {
     throw invalid(`baseUrl is not an absolute URL: ${JSON.stringify(String(value))}.`);
   }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url.hostname))) {
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
     throw invalid(
       `baseUrl must use https (plain http only on a loopback host such as 127.0.0.1), got ${url.protocol}//${url.host}.`,
     );
@@ -341,7 +339,7 @@ function resolveConfig(options: VmproApiClientOptions): TransportConfig {
       'tokenSource is required: pass fixedToken(token), a session or a service-account token source.',
     );
   }
-  const base = parseBaseUrl(options.baseUrl ?? DEFAULT_BASE_URL);
+  const base = parseBaseUrl(options.baseUrl ?? DEFAULT_API_BASE);
   const basePath = base.pathname.replace(/\/+$/, '');
   const fetchImpl = options.fetch ?? globalThis.fetch;
   if (typeof fetchImpl !== 'function') throw invalid('fetch must be a function (no global fetch was found).');
@@ -365,7 +363,6 @@ function resolveConfig(options: VmproApiClientOptions): TransportConfig {
     // Called unbound: some fetch implementations need `this` to be the global object.
     fetch: (input, init) => fetchImpl(input, init),
     timeoutMs,
-    undiciTimeouts: UndiciTimeouts.forFetch(options.fetch),
     retry: resolveRetry(options.retry),
     hooks: {
       beforeRequest: functions('beforeRequest', hooks.beforeRequest),
@@ -482,7 +479,7 @@ export function createVmproApiClient(options: VmproApiClientOptions): VmproApiCl
   const own: VmproApiClientOptions = { ...options };
 
   function send<T>(method: string, path: string, opts: RequestOptions = {}): Promise<VmproApiResponse<T>> {
-    let url = transport.resolve(path);
+    const url = transport.resolve(path);
     const { query } = opts;
     if (query !== undefined && query !== null) {
       const text =
@@ -492,7 +489,6 @@ export function createVmproApiClient(options: VmproApiClientOptions): VmproApiCl
             ? query.toString()
             : toQuery(query);
       if (text !== '') {
-        url = new URL(url);
         url.search = url.search === '' ? text : `${url.search.slice(1)}&${text}`;
       }
     }
@@ -766,11 +762,7 @@ export function createVmproApiClient(options: VmproApiClientOptions): VmproApiCl
     keywords,
     metadata,
     request,
-    // The transport shares the URLs of repeated paths between calls: callers get their own.
-    send: async <T = unknown>(method: string, path: string, options?: RequestOptions) => {
-      const response = await send<T>(method, path, options);
-      return { ...response, url: new URL(response.url) };
-    },
+    send,
     extend: (more: Partial<VmproApiClientOptions>) => createVmproApiClient(mergeOptions(own, more)),
   });
 }

@@ -1,4 +1,4 @@
-import { VmproError, type VmproErrorOptions } from '../errors.js';
+import { isVmproError, VmproError, type VmproErrorOptions } from '../errors.js';
 
 /** What the API sent, as far as the client could tell. */
 export interface VmproApiErrorDetails {
@@ -23,7 +23,7 @@ export interface VmproApiErrorDetails {
  * @example
  * ```ts
  * try { await api.videos.get(vmId, videoId) }
- * catch (e) { if (e instanceof VmproApiError && e.status === 404) return null; throw e }
+ * catch (e) { if (isVmproApiError(e) && e.status === 404) return null; throw e }
  * ```
  */
 export class VmproApiError extends VmproError {
@@ -44,6 +44,22 @@ export class VmproApiError extends VmproError {
     this.apiCode = details.apiCode;
     this.hint = details.hint;
   }
+}
+
+/**
+ * True when `value` is a {@link VmproApiError} — also across two installed copies of
+ * vmpro-connect, where `instanceof` fails.
+ *
+ * @example
+ * ```ts
+ * try { await api.videos.get(vmId, videoId) }
+ * catch (e) { if (isVmproApiError(e) && e.status === 404) return null; throw e }
+ * ```
+ */
+export function isVmproApiError(value: unknown): value is VmproApiError {
+  return (
+    isVmproError(value, 'VMPRO_API_ERROR') && typeof (value as Partial<VmproApiError>).status === 'number'
+  );
 }
 
 /** Statuses that mean "try again later". */

@@ -68,9 +68,9 @@ export function networkError(): TypeError {
 
 /** A fetch that never answers but rejects when its signal aborts. */
 export function hangingFetch(): typeof fetch {
-  return ((_input: RequestInfo | URL, init?: RequestInit) =>
+  return ((input: RequestInfo | URL, init?: RequestInit) =>
     new Promise<Response>((_resolve, reject) => {
-      const signal = init?.signal;
+      const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
       signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
     })) as typeof fetch;
 }

@@ -22,10 +22,9 @@ export {
   type VmproApiClientOptions,
   type VmsResource,
 } from './client.js';
-export { hintFor, redactedPath, VmproApiError, type VmproApiErrorDetails } from './errors.js';
+export { isVmproApiError, VmproApiError, type VmproApiErrorDetails } from './errors.js';
 export { fixedToken } from './fixed-token.js';
-export { type QueryInput, type QueryScalar, type QueryValue, toQuery, toSnakeCase } from './query.js';
-export { parseRetryAfter } from './retry.js';
+export type { QueryInput, QueryScalar, QueryValue } from './query.js';
 export type {
   AfterResponseHook,
   BeforeRequestHook,

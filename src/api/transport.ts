@@ -3,7 +3,6 @@ import { type Logger, silentLogger } from '../logger.js';
 import type { TokenSource } from '../token-source.js';
 import { hintFor, RETRYABLE_STATUSES, redactedPath, VmproApiError } from './errors.js';
 import { backoffDelay, parseRetryAfter } from './retry.js';
-import { isUndiciTimeout, type UndiciTimeouts } from './undici-timeouts.js';
 
 /** Where a hook is called, for logging and metrics. */
 export interface HookContext {
@@ -92,8 +91,6 @@ export interface TransportConfig {
   tokenSource: TokenSource;
   fetch: typeof fetch;
   timeoutMs: number;
-  /** Node's fetch: timeouts through undici instead of a signal per request (undici-timeouts.ts). */
-  undiciTimeouts?: UndiciTimeouts | undefined;
   retry: ResolvedRetry;
   hooks: {
     beforeRequest: BeforeRequestHook[];
@@ -144,72 +141,22 @@ interface PreparedBody {
   contentType: string | undefined;
 }
 
-/** Request headers by lower-case name; cheaper per request than a `Headers` object. */
+/** The headers a call's Request starts with, by lower-case name. */
 type HeaderRecord = Record<string, string>;
 
-function headerRecord(from?: Headers | HeaderRecord): HeaderRecord {
+function headerRecord(from?: Headers): HeaderRecord {
   // No prototype: a header named "__proto__" must stay a header.
   const record: HeaderRecord = Object.create(null);
-  if (from instanceof Headers) {
-    from.forEach((value, name) => {
-      record[name] = value;
-    });
-  } else if (from !== undefined) {
-    Object.assign(record, from);
-  }
+  from?.forEach((value, name) => {
+    record[name] = value;
+  });
   return record;
 }
 
-/**
- * Timeout signals shared by the requests that start within one short slice of time.
- *
- * An AbortSignal (and its timer) per request is the largest cost this client adds to a call
- * (Node makes every AbortSignal transferable). Requests that start within `slice` ms of each
- * other share one signal that fires `timeoutMs + slice` after the first of them started: each
- * request still gets at least `timeoutMs`, and at most `slice` (≤ 5 %, ≤ 1 s) more. A signal is
- * shared by at most 64 requests: each fetch adds an abort listener (kept until the request is
- * garbage-collected), and adding one walks the signal's list of listeners.
- */
-const MAX_SHARED_USES = 64;
-
-class SharedDeadlines {
-  private readonly slots = new Map<number, { until: number; uses: number; signal: AbortSignal }>();
-
-  signal(timeoutMs: number): AbortSignal {
-    const now = performance.now();
-    const slot = this.slots.get(timeoutMs);
-    if (slot !== undefined && now < slot.until && slot.uses < MAX_SHARED_USES) {
-      slot.uses += 1;
-      return slot.signal;
-    }
-    const slice = Math.min(1000, Math.max(1, Math.floor(timeoutMs / 20)));
-    const signal = AbortSignal.timeout(timeoutMs + slice);
-    this.slots.set(timeoutMs, { until: now + slice, uses: 1, signal });
-    return signal;
-  }
-}
-
-/** Aborts when either signal aborts, with that signal's reason. */
-function anySignal(a: AbortSignal, b: AbortSignal): AbortSignal {
-  if (typeof AbortSignal.any === 'function') return AbortSignal.any([a, b]);
-  const controller = new AbortController();
-  const onAbort = (event: Event) => {
-    controller.abort((event.target as AbortSignal).reason);
-    a.removeEventListener('abort', onAbort);
-    b.removeEventListener('abort', onAbort);
-  };
-  if (a.aborted) controller.abort(a.reason);
-  else if (b.aborted) controller.abort(b.reason);
-  else {
-    a.addEventListener('abort', onAbort, { once: true });
-    b.addEventListener('abort', onAbort, { once: true });
-  }
-  return controller.signal;
-}
+/** The longest delay `setTimeout` takes; a longer one would fire at once. */
+export const MAX_TIMER_MS = 2_147_483_647;
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
-/** Paths whose resolved URL is remembered (see `resolve`). */
-const MAX_RESOLVED = 256;
 const MAX_REDIRECTS = 5;
 const ERROR_BODY_LIMIT = 64 * 1024;
 
@@ -273,6 +220,42 @@ function refreshHelps(headers: Headers): boolean {
   return error === undefined || error.toLowerCase() === 'invalid_token';
 }
 
+/**
+ * What `Headers` or `Request` refuse (a header value with a line break, a forbidden method) is
+ * the caller's mistake, not the network's. Their message may quote a header value, so only the
+ * cause keeps it.
+ */
+function invalidRequest(method: string, url: URL, cause: unknown): VmproError {
+  return new VmproError(
+    'VMPRO_CONFIG_INVALID',
+    `Could not make the request ${method} ${redactedPath(url)}: a header, the method or the body is not valid (see the error's cause).`,
+    { cause },
+  );
+}
+
+/** The Request of one send: redirects are followed by hand; the signal is the attempt's deadline. */
+function newRequest(
+  url: URL,
+  method: string,
+  headers: HeadersInit,
+  body: BodyInit | null | undefined,
+  signal: AbortSignal,
+): Request {
+  try {
+    // `duplex` is required for a stream body and harmless for any other.
+    return new Request(url, {
+      method,
+      headers,
+      body,
+      signal,
+      redirect: 'manual',
+      duplex: 'half',
+    } as RequestInit);
+  } catch (error) {
+    throw invalidRequest(method, url, error);
+  }
+}
+
 function abortedError(signal: AbortSignal, method: string, path: string): VmproError {
   return new VmproError('VMPRO_ABORTED', `The call ${method} ${path} was aborted by the caller.`, {
     cause: signal.reason,
@@ -330,7 +313,8 @@ interface Settled {
   /** Success: parsed body. Failure: the error to throw. */
   data: unknown;
   error: VmproApiError | undefined;
-  request: Request | undefined;
+  /** The Request as the hooks left it. */
+  request: Request;
 }
 
 /**
@@ -341,8 +325,6 @@ interface Settled {
 export class Transport {
   readonly config: TransportConfig;
   private checkedToken: string | undefined;
-  private readonly deadlines = new SharedDeadlines();
-  private readonly resolved = new Map<string, URL>();
 
   constructor(config: TransportConfig) {
     this.config = config;
@@ -353,8 +335,6 @@ export class Transport {
    * it: the token must never leave the configured API.
    */
   resolve(path: string): URL {
-    const known = this.resolved.get(path);
-    if (known !== undefined) return known;
     const { base, baseHref, basePath } = this.config;
     let url: URL;
     try {
@@ -377,10 +357,6 @@ export class Transport {
         `Refusing to send the access token to ${url.origin}${redactedPath(url)}: it is outside the configured API base URL ${baseHref}. Pass a path such as "/v1/vms", or create a client with that base URL.`,
       );
     }
-    // Most calls repeat a few paths: parse and check each once. These URLs are shared: code here
-    // copies one before changing it, and \`send()\` hands callers a copy.
-    if (this.resolved.size >= MAX_RESOLVED) this.resolved.clear();
-    this.resolved.set(path, url);
     return url;
   }
 
@@ -390,6 +366,16 @@ export class Transport {
     const path = redactedPath(request.url);
     const signal = request.signal;
     if (signal?.aborted) throw abortedError(signal, method, path);
+    const { timeoutMs } = request;
+    if (
+      timeoutMs !== undefined &&
+      (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || timeoutMs > MAX_TIMER_MS)
+    ) {
+      throw new VmproError(
+        'VMPRO_CONFIG_INVALID',
+        `timeoutMs must be a number of ms between 1 and ${MAX_TIMER_MS}, got ${String(timeoutMs)}.`,
+      );
+    }
 
     const body = prepareBody(request);
     const retry = config.retry;
@@ -539,9 +525,18 @@ export class Transport {
     for (const hook of hooks) await hook(state);
   }
 
-  private baseHeaders(request: ExchangeRequest, body: PreparedBody, token: string | undefined): HeaderRecord {
-    const headers =
-      request.headers === undefined ? headerRecord() : headerRecord(new Headers(request.headers));
+  private baseHeaders(
+    request: ExchangeRequest,
+    method: string,
+    body: PreparedBody,
+    token: string | undefined,
+  ): HeaderRecord {
+    let headers: HeaderRecord;
+    try {
+      headers = request.headers === undefined ? headerRecord() : headerRecord(new Headers(request.headers));
+    } catch (error) {
+      throw invalidRequest(method, request.url, error);
+    }
     if (request.auth && headers['accept'] === undefined) headers['accept'] = 'application/json';
     if (body.contentType !== undefined && headers['content-type'] === undefined) {
       headers['content-type'] = body.contentType;
@@ -554,7 +549,16 @@ export class Transport {
     return headers;
   }
 
-  /** One attempt: hooks, the send with its redirects, and reading the body, under one timeout. */
+  /**
+   * One attempt: hooks, the send with its redirects, and reading the body, before one deadline
+   * that starts with the attempt. A server that sends its answer a byte at a time cannot stretch
+   * the call past `timeoutMs`.
+   *
+   * The deadline is an AbortController of the attempt's own, aborted by its timer or by the
+   * caller's signal. Both links are undone when the attempt ends: `AbortSignal.any()` would keep
+   * every attempt's signal attached to a long-lived caller signal (nodejs/node#55351), and
+   * `AbortSignal.timeout()` cannot be cleared.
+   */
   private async attempt(
     request: ExchangeRequest,
     method: string,
@@ -569,17 +573,18 @@ export class Transport {
     // It may have aborted while the token source was working; a listener added now would never fire.
     if (callerSignal?.aborted) throw abortedError(callerSignal, method, path);
     const timeoutMs = request.timeoutMs ?? config.timeoutMs;
+    const deadline = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      deadline.abort(new DOMException(`No answer within ${timeoutMs} ms.`, 'TimeoutError'));
+    }, timeoutMs);
+    // A call in flight is kept alive by its socket, not by this timer.
+    timer.unref?.();
+    const onCallerAbort = () => deadline.abort(callerSignal?.reason);
+    callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
+    const signal = deadline.signal;
     const hooks = config.hooks;
-    const hooked =
-      hooks.beforeRequest.length > 0 || hooks.afterResponse.length > 0 || hooks.beforeRetry.length > 0;
-    // Node's own fetch: undici's timeouts instead of a signal per request (undici-timeouts.ts).
-    // Hooks get the signal in their context, so with hooks the signal stays.
-    const dispatcher = hooked ? undefined : config.undiciTimeouts?.dispatcher(timeoutMs);
-    const timeout = dispatcher === undefined ? this.deadlines.signal(timeoutMs) : undefined;
-    const signal =
-      timeout === undefined || callerSignal === undefined
-        ? (timeout ?? callerSignal)
-        : anySignal(callerSignal, timeout);
     const logging = config.logger !== silentLogger;
     const started = logging ? performance.now() : 0;
     let status: number | undefined;
@@ -587,7 +592,7 @@ export class Transport {
     /** What a failed send or read becomes: aborted, timed out, or the API unreachable. */
     const failure = (error: unknown): VmproError => {
       if (callerSignal?.aborted) return abortedError(callerSignal, method, path);
-      if (timeout?.aborted || isUndiciTimeout(error)) {
+      if (timedOut) {
         return new VmproError(
           'VMPRO_UPSTREAM_TIMEOUT',
           `The ${request.service} did not answer ${method} ${path} within ${timeoutMs} ms. It may be overloaded: retry later, or raise timeoutMs.`,
@@ -603,36 +608,32 @@ export class Transport {
     };
 
     try {
-      // With hooks there is always a signal (see above).
-      const context: HookContext | undefined = hooked
-        ? { method, path, attempt, signal: signal as AbortSignal }
-        : undefined;
-      let headers = this.baseHeaders(request, body, token);
+      const context: HookContext = { method, path, attempt, signal };
+      const ours = newRequest(
+        request.url,
+        method,
+        this.baseHeaders(request, method, body, token),
+        body.init,
+        signal,
+      );
+      let sent: Request = ours;
+      let response: Response | undefined;
+      for (const hook of hooks.beforeRequest) {
+        const result = await hook(sent, context);
+        if (isResponseLike(result)) {
+          response = result;
+          break;
+        }
+        if (isRequestLike(result)) sent = result;
+      }
+
       let url = request.url;
       let init: BodyInit | null | undefined = body.init;
       let replayable = body.replayable;
-      let sent: Request | undefined;
-      let sendMethod = method;
-      let response: Response | undefined;
-
-      if (hooked) {
-        const ours = new Request(url, {
-          method,
-          headers,
-          body: init,
-          signal,
-          ...(init instanceof ReadableStream ? { duplex: 'half' } : {}),
-        } as RequestInit);
-        sent = ours;
-        for (const hook of hooks.beforeRequest) {
-          const result = await hook(sent, context as HookContext);
-          if (isResponseLike(result)) {
-            response = result;
-            break;
-          }
-          if (isRequestLike(result)) sent = result;
-        }
-        if (response === undefined) {
+      let tokenSent = token !== undefined;
+      if (response === undefined) {
+        let outgoing = ours;
+        if (sent !== ours) {
           url = new URL(sent.url);
           if (request.auth && url.origin !== config.base.origin) {
             throw new VmproError(
@@ -640,46 +641,23 @@ export class Transport {
               `A beforeRequest hook sent the request to ${url.origin}, outside the configured API origin ${config.base.origin}; the access token must not go there.`,
             );
           }
-          headers = headerRecord(sent.headers);
-          sendMethod = sent.method;
-          if (sent !== ours || !replayable) {
-            // A Request the hook built (or a stream) can only be sent once.
-            init = sent.body;
-            replayable = sent.body === null;
-          }
+          // A Request the hook built: sent as it says, under this attempt's deadline and with
+          // redirects followed by hand. Its body can only be sent once.
+          init = sent.body;
+          replayable = sent.body === null;
+          outgoing = newRequest(url, sent.method, sent.headers, init, signal);
         }
-      }
-
-      let tokenSent = token !== undefined;
-      if (response === undefined) {
         try {
-          // Most answers are not redirects: those need no more than this one fetch.
-          response = await this.fetchOnce(sendMethod, url, headers, init, signal, dispatcher);
-          if (response.type === 'opaqueredirect' || REDIRECT_STATUSES.has(response.status)) {
-            const result = await this.send(
-              response,
-              sendMethod,
-              url,
-              headers,
-              init,
-              replayable,
-              token,
-              signal,
-              dispatcher,
-              request,
-            );
-            response = result.response;
-            url = result.url;
-            tokenSent = result.tokenSent;
-          } else {
-            tokenSent = headers['authorization'] !== undefined;
-          }
+          const result = await this.send(outgoing, url, init, replayable, token, signal, request);
+          response = result.response;
+          url = result.url;
+          tokenSent = result.tokenSent;
         } catch (error) {
           throw failure(error);
         }
       }
       for (const hook of hooks.afterResponse) {
-        const replaced = await hook(sent as Request, response, context as HookContext);
+        const replaced = await hook(sent, response, context);
         if (isResponseLike(replaced)) response = replaced;
       }
       status = response.status;
@@ -694,6 +672,8 @@ export class Transport {
       }
       return { status, headers: response.headers, url, tokenSent, data, error, request: sent };
     } finally {
+      clearTimeout(timer);
+      callerSignal?.removeEventListener('abort', onCallerAbort);
       if (logging)
         config.logger.debug('vmpro api', {
           method,
@@ -705,54 +685,26 @@ export class Transport {
     }
   }
 
-  /** One `fetch` with `redirect: 'manual'` (redirects are followed by `send`). */
-  private fetchOnce(
-    method: string,
-    url: URL,
-    headers: HeaderRecord,
-    body: BodyInit | null | undefined,
-    signal: AbortSignal | undefined,
-    dispatcher: object | undefined,
-  ): Promise<Response> {
-    const init: RequestInit & { duplex?: 'half'; dispatcher?: object } = {
-      method,
-      headers,
-      redirect: 'manual',
-    };
-    if (signal !== undefined) init.signal = signal;
-    // undici's own option (Node's fetch); only set when the client's fetch is Node's.
-    if (dispatcher !== undefined) init.dispatcher = dispatcher;
-    if (body !== undefined && body !== null) {
-      init.body = body;
-      if (body instanceof ReadableStream) init.duplex = 'half';
-    }
-    return this.config.fetch(url.href, init);
-  }
-
   /**
-   * Follows the redirects that `first` starts (the answer to the first fetch), so that the token
-   * stays on the API origin.
+   * Sends `first` and follows the redirects it gets by hand, so that the token stays on the API
+   * origin. `firstBody` is what `first` was made with, for a redirect that sends it again.
    */
   private async send(
-    first: Response,
-    firstMethod: string,
+    first: Request,
     firstUrl: URL,
-    firstHeaders: HeaderRecord,
     firstBody: BodyInit | null | undefined,
     replayable: boolean,
     token: string | undefined,
-    signal: AbortSignal | undefined,
-    dispatcher: object | undefined,
+    signal: AbortSignal,
     request: ExchangeRequest,
   ): Promise<{ response: Response; url: URL; tokenSent: boolean }> {
     const origin = this.config.base.origin;
-    let method = firstMethod;
+    let current = first;
     let url = firstUrl;
-    let headers = firstHeaders;
     let body = firstBody;
     for (let redirects = 0; ; redirects += 1) {
-      const response =
-        redirects === 0 ? first : await this.fetchOnce(method, url, headers, body, signal, dispatcher);
+      const response = await this.config.fetch(current);
+      const method = current.method;
       if (response.type === 'opaqueredirect') {
         throw new VmproError(
           'VMPRO_UNSUPPORTED',
@@ -760,7 +712,7 @@ export class Transport {
         );
       }
       const location = REDIRECT_STATUSES.has(response.status) ? response.headers.get('location') : null;
-      if (location === null) return { response, url, tokenSent: headers['authorization'] !== undefined };
+      if (location === null) return { response, url, tokenSent: current.headers.has('authorization') };
 
       await response.body?.cancel().catch(() => {});
       const next = new URL(location, url);
@@ -778,13 +730,14 @@ export class Transport {
           { status: response.status, method, path: redactedPath(firstUrl) },
         );
       }
+      const headers = new Headers(current.headers);
+      let nextMethod = method;
       const keepsMethod = response.status === 307 || response.status === 308;
       if (!keepsMethod && (response.status === 303 ? method !== 'HEAD' : method === 'POST')) {
-        method = 'GET';
+        nextMethod = 'GET';
         body = undefined;
-        headers = headerRecord(headers);
-        delete headers['content-type'];
-        delete headers['content-length'];
+        headers.delete('content-type');
+        headers.delete('content-length');
       } else if (body !== undefined && body !== null && !replayable) {
         throw new VmproApiError(
           `The ${request.service} redirected ${method} ${redactedPath(firstUrl)} (status ${response.status}), but its body is a stream that cannot be sent twice. Pass a Blob or a buffer instead.`,
@@ -792,15 +745,14 @@ export class Transport {
         );
       }
       if (next.origin === origin && token !== undefined) {
-        headers = headerRecord(headers);
-        headers['authorization'] = `Bearer ${token}`;
+        headers.set('authorization', `Bearer ${token}`);
       } else {
         // Another origin never gets the token (RFC 9700 §4.9 counterfeit resource server).
-        headers = headerRecord(headers);
-        delete headers['authorization'];
-        delete headers['proxy-authorization'];
-        delete headers['cookie'];
+        headers.delete('authorization');
+        headers.delete('proxy-authorization');
+        headers.delete('cookie');
       }
+      current = newRequest(next, nextMethod, headers, body, signal);
       url = next;
     }
   }

@@ -1,4 +1,5 @@
 import { isVmproError, VmproError } from '../errors.js';
+import { isLoopbackHost } from '../internal/url.js';
 import { redactedPath, VmproApiError } from './errors.js';
 import { backoffDelay } from './retry.js';
 import type { Transport } from './transport.js';
@@ -54,10 +55,6 @@ function invalid(message: string): VmproError {
   return new VmproError('VMPRO_CONFIG_INVALID', message);
 }
 
-function isLoopback(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(hostname);
-}
-
 /** Checks an upload URL: https, or plain http on a loopback host (the emulator). */
 export function parseUploadUrl(value: string): URL {
   let url: URL;
@@ -66,7 +63,7 @@ export function parseUploadUrl(value: string): URL {
   } catch {
     throw invalid('The upload URL is not an absolute URL.');
   }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url.hostname))) {
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
     throw invalid(
       `The upload URL must use https (plain http only on a loopback host), got ${url.protocol}//${url.host}.`,
     );

@@ -165,6 +165,18 @@ describe('control endpoints', () => {
     expect(await emulator.verifyAccessToken(access_token)).toBeNull();
   });
 
+  it('sends its own clock in the Date header, so a clock moved forward shows (like a drifting server)', async () => {
+    const dateOf = async (url: string) => Date.parse((await fetch(url)).headers.get('date') ?? '');
+    const discovery = `${emulator.issuer}/.well-known/openid-configuration`;
+    const webfinger = `${emulator.apiBase}/.well-known/webfinger?resource=${encodeURIComponent(`${emulator.apiBase}/v1/`)}`;
+    // The Date header has whole seconds.
+    expect(Math.abs((await dateOf(discovery)) - Date.now())).toBeLessThan(2000);
+    await control('/clock', { method: 'POST', json: { advanceSeconds: 45 } });
+    for (const url of [discovery, webfinger, `${emulator.apiBase}/v1/vms`, `${emulator.url}/`]) {
+      expect(Math.abs((await dateOf(url)) - Date.now() - 45_000)).toBeLessThan(2000);
+    }
+  });
+
   it('POST keys/rotate adds a signing key', async () => {
     const certs = `${emulator.issuer}/protocol/openid-connect/certs`;
     const before = ((await (await fetch(certs)).json()) as { keys: unknown[] }).keys.length;
@@ -236,6 +248,13 @@ describe('control endpoints', () => {
 });
 
 describe('createEmulator without a socket', () => {
+  it('dates each answer by its clock', async () => {
+    const inProcess = await createEmulator({ now: () => Date.UTC(2030, 0, 1, 12, 0, 0) });
+    inProcess.advanceClock(45);
+    const res = await inProcess.handle(new Request('http://localhost/auth/realms/platform'));
+    expect(res.headers.get('date')).toBe('Tue, 01 Jan 2030 12:00:45 GMT');
+  });
+
   it('answers requests through handle() with the configured origin', async () => {
     const inProcess = await createEmulator({ origin: () => 'http://emulator.test' });
     const res = await inProcess.handle(

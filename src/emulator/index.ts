@@ -37,6 +37,7 @@ export type {
   EmulatorGrantType,
   EmulatorUser,
   LoginCounters,
+  RefreshSessionCounters,
   TokenFault,
 } from './keycloak/types.js';
 export { type FetchHandler, type ServedHandler, type ServeOptions, serveFetchHandler } from './server.js';
@@ -74,6 +75,11 @@ export interface EmulatorOptions {
   now?: () => number;
   /** Used to send back-channel logout tokens; default the global `fetch`. */
   fetch?: typeof fetch;
+  /**
+   * Numbers in [0, 1) for token faults with a `probability`; default `Math.random`. Pass a
+   * seeded generator to make a run with random faults repeatable.
+   */
+  random?: () => number;
 }
 
 /** Both halves' counters. */
@@ -85,8 +91,9 @@ export interface EmulatorCounters {
 /** The emulator as a fetch handler, plus programmatic control. */
 export interface Emulator {
   /**
-   * Answers any request to the emulator origin. Throws {@link EmulatorConnectionReset} when a
-   * `reset` fault matched (like `fetch` rejecting on a dropped connection).
+   * Answers any request to the emulator origin, with a `Date` header from the emulator clock.
+   * Throws {@link EmulatorConnectionReset} when a `reset` fault matched (like `fetch` rejecting
+   * on a dropped connection).
    */
   handle(request: Request): Promise<Response>;
   counters(): EmulatorCounters;
@@ -99,7 +106,10 @@ export interface Emulator {
   addTokenFault(fault: TokenFault): void;
   /** Removes token faults and API faults. */
   clearFaults(): void;
-  /** Moves the emulator clock forward (tokens and sessions expire by this clock). */
+  /**
+   * Moves the emulator clock forward: tokens and sessions expire by this clock, tokens are issued
+   * by it, and `Date` headers show it (a login server whose clock runs ahead).
+   */
   advanceClock(seconds: number): void;
   /** Adds a new signing key; the old one stays published in the JWKS. */
   rotateKeys(): Promise<void>;
@@ -138,6 +148,21 @@ class ControlError extends Error {
 
 function controlError(status: number, message: string): Response {
   return json({ error: status === 405 ? 'method_not_allowed' : 'invalid_request', message }, status);
+}
+
+/** `response` with a `Date` header from the emulator clock (unless it has one already). */
+function withDate(response: Response, nowMs: number): Response {
+  if (response.type === 'error' || response.headers.has('date')) return response;
+  const date = new Date(nowMs).toUTCString();
+  try {
+    response.headers.set('date', date);
+    return response;
+  } catch {
+    // `Response.redirect()` and fetched responses have immutable headers.
+    const headers = new Headers(response.headers);
+    headers.set('date', date);
+    return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+  }
 }
 
 /**
@@ -179,6 +204,7 @@ export async function createEmulator(
     ...(options.tokenTypeCase !== undefined ? { tokenTypeCase: options.tokenTypeCase } : {}),
     ...(options.requirePkce !== undefined ? { requirePkce: options.requirePkce } : {}),
     ...(options.fetch !== undefined ? { fetch: options.fetch } : {}),
+    ...(options.random !== undefined ? { random: options.random } : {}),
   });
   const api = createVmproApi({
     verifyAccessToken: (token) => login.verifyAccessToken(token),
@@ -243,6 +269,11 @@ export async function createEmulator(
       }
     },
   };
+
+  // Keycloak-realistic: a server whose clock is off sends that clock in `Date` (what `vmpro
+  // doctor` reads to measure the skew).
+  const answer = emulator.handle;
+  emulator.handle = async (request) => withDate(await answer(request), now());
 
   /** The control endpoints `/_emulator/**` (except `/_emulator/api/**`, which the API answers). */
   async function control(request: Request, sub: string): Promise<Response> {

@@ -1,7 +1,8 @@
-import { VmproError } from '../errors.js';
+import { configError } from '../errors.js';
+import { DEFAULT_API_BASE, isLoopbackHost } from '../internal/url.js';
 import type { Logger } from '../logger.js';
 import type { OidcClient } from '../oidc/index.js';
-import type { CookieStoreMarker, SessionStore } from '../session/index.js';
+import type { SessionBackendSource, SessionStore } from '../session/index.js';
 
 /** Options of {@link createVmproAuth}. Only `clientId`, `redirectUri` and `session.secrets` are required. */
 export interface VmproAuthOptions {
@@ -25,7 +26,7 @@ export interface VmproAuthOptions {
     /** At least 32 characters each; the first encrypts, all decrypt (rotation). A comma-separated string is split. */
     secrets: string[] | string;
     /** Default: an in-memory store. */
-    store?: SessionStore | CookieStoreMarker;
+    store?: SessionStore | SessionBackendSource;
     idleTimeoutSec?: number;
     absoluteTimeoutSec?: number;
     refreshMarginSec?: number;
@@ -34,6 +35,10 @@ export interface VmproAuthOptions {
   routes?: { login?: string; callback?: string; logout?: string; backchannelLogout?: string };
   /** Seconds a login may take from the redirect to the callback. Default 600. */
   transactionMaxAgeSec?: number;
+  /**
+   * Seconds the login server's clock may differ from this machine's when ID and logout tokens
+   * are checked. Default 60 (see `DEFAULT_CLOCK_TOLERANCE_SEC`); `vmpro doctor` measures the skew.
+   */
   clockToleranceSec?: number;
   /** Per request to the login server. Default 10 000 ms. */
   timeoutMs?: number;
@@ -62,16 +67,8 @@ export interface ResolvedAuthOptions {
   readonly transactionMaxAgeSec: number;
 }
 
-const DEFAULT_API_BASE = 'https://api.video-cdn.net';
-
-function fail(field: string, message: string): never {
-  throw new VmproError('VMPRO_CONFIG_INVALID', `vmpro-connect configuration: \`${field}\` ${message}`);
-}
-
-/** True for hosts where plain `http://` is acceptable: 127.0.0.0/8, `::1`, `localhost`. */
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  return host === 'localhost' || host === '::1' || /^127(?:\.\d{1,3}){3}$/.test(host);
+function fail(field: string, problem: string, fix?: string): never {
+  throw configError(field, problem, fix);
 }
 
 /** Parses `value` as an absolute http(s) URL; `http:` only on loopback hosts. */
@@ -81,17 +78,17 @@ export function checkUrl(field: string, value: unknown): URL {
   try {
     url = new URL(value);
   } catch {
-    fail(field, `is not a valid absolute URL (got ${JSON.stringify(value)})`);
+    fail(field, `is not an absolute URL (got ${JSON.stringify(value)})`);
   }
   if (url.protocol === 'https:') return url;
   if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return url;
   if (url.protocol === 'http:') {
     fail(
       field,
-      `must use https:// (plain http:// is accepted only for 127.0.0.1, ::1 and localhost; got host ${url.hostname})`,
+      `must use https:// (plain http:// is accepted only for loopback hosts: 127.0.0.0/8, ::1, localhost; got host ${url.hostname})`,
     );
   }
-  return fail(field, `must be an http(s) URL (got ${url.protocol})`);
+  return fail(field, `must be an http(s) URL (got ${url.protocol})`, 'use https://');
 }
 
 function checkPath(field: string, value: unknown): string {
@@ -110,7 +107,8 @@ export function parseSecrets(value: unknown, field = 'session.secrets'): string[
     if (typeof secret !== 'string' || secret.length < 32) {
       fail(
         field,
-        `entry ${i + 1} is shorter than 32 characters; generate one with \`openssl rand -base64 32\``,
+        `entry ${i + 1} is shorter than 32 characters`,
+        'generate one with `openssl rand -base64 32`',
       );
     }
   });
@@ -120,7 +118,8 @@ export function parseSecrets(value: unknown, field = 'session.secrets'): string[
 /** Validates options, applies defaults, checks cross-field rules, and freezes the result. */
 export function resolveAuthOptions(options: VmproAuthOptions): ResolvedAuthOptions {
   if (typeof options !== 'object' || options === null) fail('options', 'must be an object');
-  if (typeof options.clientId !== 'string' || options.clientId.length === 0) fail('clientId', 'is required');
+  if (typeof options.clientId !== 'string' || options.clientId.length === 0)
+    fail('clientId', 'is required', 'pass the client id movingimage registered for your app');
   const redirect = checkUrl('redirectUri', options.redirectUri);
   const apiBase = checkUrl('apiBase', options.apiBase ?? DEFAULT_API_BASE);
   const issuer = options.issuer === undefined ? undefined : checkUrl('issuer', options.issuer);
@@ -133,9 +132,17 @@ export function resolveAuthOptions(options: VmproAuthOptions): ResolvedAuthOptio
     fail('clientAuthMethod', 'must be client_secret_post, client_secret_basic or none');
   }
   if (method !== 'none' && !options.clientSecret)
-    fail('clientSecret', `is required with clientAuthMethod ${method}`);
+    fail(
+      'clientSecret',
+      `is required with clientAuthMethod ${method}`,
+      'set the client secret movingimage gave you, or use clientAuthMethod "none" for a public client',
+    );
   if (redirect.protocol === 'https:' && issuer?.protocol === 'http:') {
-    fail('issuer', 'is plain http:// while the app runs on https://: tokens would travel unprotected');
+    fail(
+      'issuer',
+      'is plain http:// while the app runs on https://, so tokens would travel unprotected',
+      'use the https:// URL of the login server',
+    );
   }
   if (redirect.hash) fail('redirectUri', 'must not contain a #fragment');
   if (options.session === undefined) fail('session', 'is required (at least `session.secrets`)');

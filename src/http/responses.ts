@@ -1,4 +1,5 @@
-import { isVmproError, type VmproError } from '../errors.js';
+import { isVmproError, type VmproError, type VmproErrorCode } from '../errors.js';
+import { escapeHtml } from '../internal/html.js';
 
 /** Headers every response that sets or clears a cookie carries. */
 export const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' } as const;
@@ -6,15 +7,11 @@ export const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' } as c
 const PAGE_CSP =
   "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/** Escapes text for HTML element content and attribute values. */
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
 /** The HTTP status and public error code for an error, per where it happened. */
 export interface ErrorMapping {
   status: number;
-  code: string;
+  /** The `error` of the JSON answer and the code on the HTML page. */
+  code: VmproErrorCode;
   message: string;
   retryAfter: number | undefined;
 }

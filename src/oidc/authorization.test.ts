@@ -76,7 +76,7 @@ describe('createAuthorizationRequest', () => {
     const { client } = await setup({ client: { redirectUri: undefined } });
     const err = await rejectionOf(client.createAuthorizationRequest());
     expectCode(err, 'VMPRO_CONFIG_INVALID');
-    expect(err.message).toContain('"redirectUri"');
+    expect(err.field).toBe('redirectUri');
   });
 
   test('refuses an invalid per-request scope', async () => {

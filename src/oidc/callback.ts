@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { OAuthError, VmproError } from '../errors.js';
+import { configError, OAuthError, VmproError } from '../errors.js';
+import { escapeHtml } from '../internal/html.js';
 import type { AuthTransaction } from './types.js';
 
 declare const validatedBrand: unique symbol;
@@ -166,15 +167,6 @@ const RELAY_SCRIPT =
  */
 export const RELAY_PAGE_SCRIPT_HASH = `'sha256-${createHash('sha256').update(RELAY_SCRIPT, 'utf8').digest('base64')}'`;
 
-function escapeAttribute(value: string): string {
-  return value
-    .replace(/&/g, '&amp;')
-    .replace(/"/g, '&quot;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/'/g, '&#39;');
-}
-
 /**
  * A tiny self-contained HTML page for callbacks that carry the response in the URL *fragment*
  * (movingimage's login page shows `…/#state=…&code=…`), which never reaches a server. Its inline
@@ -204,9 +196,9 @@ export function relayPageHtml(opts: { postPath?: string } = {}): string {
     postPath.includes('\\') ||
     /[\u0000-\u001f\u007f\s]/.test(postPath)
   ) {
-    throw new VmproError(
-      'VMPRO_CONFIG_INVALID',
-      `relayPageHtml: "postPath" must be a path starting with a single "/".`,
+    throw configError(
+      'postPath',
+      'of relayPageHtml must be a path starting with a single "/", like /auth/callback',
     );
   }
   return (
@@ -214,7 +206,7 @@ export function relayPageHtml(opts: { postPath?: string } = {}): string {
     '<meta name="referrer" content="no-referrer">' +
     '<meta name="viewport" content="width=device-width, initial-scale=1">' +
     '<title>Signing in…</title></head><body>' +
-    `<form id="vmpro-relay" method="post" action="${escapeAttribute(postPath)}"></form>` +
+    `<form id="vmpro-relay" method="post" action="${escapeHtml(postPath)}"></form>` +
     '<p id="vmpro-msg">Finishing the sign-in…</p>' +
     '<noscript><p>JavaScript is needed to finish the sign-in.</p></noscript>' +
     `<script>${RELAY_SCRIPT}</script>` +

@@ -1,5 +1,6 @@
 import * as oidc from 'openid-client';
-import { VmproError } from '../errors.js';
+import { configError, VmproError } from '../errors.js';
+import { isLoopbackHost, isSecureOrLoopback } from '../internal/url.js';
 import {
   authorizationError,
   brandCallback,
@@ -10,13 +11,7 @@ import {
   spendCallback,
   type ValidatedCallback,
 } from './callback.js';
-import {
-  isLoopbackHost,
-  isSecureOrLoopback,
-  type OidcClientOptions,
-  type ParsedOptions,
-  parseOidcClientOptions,
-} from './config.js';
+import { type OidcClientOptions, type ParsedOptions, parseOidcClientOptions } from './config.js';
 import { discover, type OidcMetadata } from './discovery.js';
 import { mapGrantError } from './grant-errors.js';
 import { createJwksCache } from './jwks.js';
@@ -131,15 +126,14 @@ export interface OidcClient {
 
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 
-function configError(field: string, problem: string): VmproError {
-  return new VmproError('VMPRO_CONFIG_INVALID', `Invalid value for "${field}": ${problem}.`);
-}
-
 function scopeString(base: readonly string[], extra: readonly string[] | undefined): string {
   const scopes = ['openid'];
   for (const scope of [...base, ...(extra ?? [])]) {
     if (typeof scope !== 'string' || !SCOPE_TOKEN.test(scope)) {
-      throw configError('scopes', `"${String(scope)}" is not a valid scope token`);
+      throw configError(
+        'scopes',
+        `contains ${JSON.stringify(String(scope))}, which is not a valid scope token`,
+      );
     }
     if (!scopes.includes(scope)) scopes.push(scope);
   }
@@ -179,6 +173,8 @@ function endpointUrls(metadata: OidcMetadata): URL[] {
  * acceptable ID-token signing algorithm (RS*, PS*, ES*). Plain `http://` is allowed for loopback
  * hosts only. ID-token signatures are always verified with jose against the discovered
  * `jwks_uri` (cached; refetched on an unknown `kid` at most once per `jwksCooldownSec`).
+ * Discovery answers are kept for their `Cache-Control: max-age` in a cache of the client's own,
+ * or in the `discoveryCache` given (see {@link createDiscoveryCache}) to share them between clients.
  *
  * @example
  * ```ts
@@ -199,6 +195,7 @@ export async function createOidcClient(options: OidcClientOptions): Promise<Oidc
     timeoutMs: parsed.timeoutMs,
     now,
     logger,
+    cache: parsed.discoveryCache,
   });
   const metadata = discovered.metadata;
   const issuer = discovered.issuer;
@@ -298,9 +295,10 @@ export async function createOidcClient(options: OidcClientOptions): Promise<Oidc
 
     async createAuthorizationRequest(opts = {}) {
       if (parsed.redirectUri === null) {
-        throw new VmproError(
-          'VMPRO_CONFIG_INVALID',
-          'Invalid OIDC client option "redirectUri": required for the authorization code flow. Set the callback URL registered with movingimage.',
+        throw configError(
+          'redirectUri',
+          'is required for the authorization code flow',
+          'set the callback URL registered with movingimage',
         );
       }
       const returnTo = opts.returnTo ?? '/';
@@ -406,6 +404,7 @@ export async function createOidcClient(options: OidcClientOptions): Promise<Oidc
     async exchangeCode(validated, opts = {}) {
       const { code, transaction } = spendCallback(validated, self);
       const call = newCall(opts.signal);
+      const sentAt = now();
       let response: TokenResponse;
       try {
         // genericGrantRequest (not authorizationCodeGrant) so that redirect_uri is byte for byte
@@ -426,7 +425,7 @@ export async function createOidcClient(options: OidcClientOptions): Promise<Oidc
         );
       }
       const claims = await verifyIdToken(response.id_token, jwtContext, call, transaction.nonce);
-      const tokens = toTokenSet(response, { receivedAt, claims, onOfflineToken });
+      const tokens = toTokenSet(response, { receivedAt, sentAt, claims, onOfflineToken });
       logger.debug('oidc: code exchanged', { issuer });
       return tokens;
     },
@@ -439,6 +438,7 @@ export async function createOidcClient(options: OidcClientOptions): Promise<Oidc
         );
       }
       const call = newCall(opts.signal);
+      const sentAt = now();
       let response: TokenResponse;
       try {
         response = await oidc.refreshTokenGrant(configuration(call), tokens.refreshToken, { scope });
@@ -461,7 +461,7 @@ export async function createOidcClient(options: OidcClientOptions): Promise<Oidc
         }
       }
       logger.debug('oidc: refreshed', { issuer });
-      return toTokenSet(response, { receivedAt, claims, previous: tokens, onOfflineToken });
+      return toTokenSet(response, { receivedAt, sentAt, claims, previous: tokens, onOfflineToken });
     },
 
     async passwordGrant(username, password, opts = {}) {
@@ -470,6 +470,7 @@ export async function createOidcClient(options: OidcClientOptions): Promise<Oidc
       if (typeof password !== 'string' || password === '')
         throw configError('password', 'must be a non-empty string');
       const call = newCall(opts.signal);
+      const sentAt = now();
       let response: TokenResponse;
       try {
         response = await oidc.genericGrantRequest(configuration(call), 'password', {
@@ -483,7 +484,7 @@ export async function createOidcClient(options: OidcClientOptions): Promise<Oidc
       const receivedAt = now();
       const claims = await verifyOptionalIdToken(response, call);
       logger.debug('oidc: password login succeeded', { issuer });
-      return toTokenSet(response, { receivedAt, claims, onOfflineToken });
+      return toTokenSet(response, { receivedAt, sentAt, claims, onOfflineToken });
     },
 
     buildEndSessionUrl(opts) {

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { expectCode, thrownBy } from '../../test/support/oidc-unit.js';
-import { isLoopbackHost, type OidcClientOptions, parseOidcClientOptions } from './config.js';
+import { DEFAULT_CLOCK_TOLERANCE_SEC, type OidcClientOptions, parseOidcClientOptions } from './config.js';
+import { createDiscoveryCache } from './discovery-cache.js';
 
 function refusal(options: OidcClientOptions) {
   const err = thrownBy(() => parseOidcClientOptions(options));
@@ -20,12 +21,19 @@ describe('parseOidcClientOptions', () => {
       redirectUri: null,
       scopes: [],
       timeoutMs: 10_000,
-      clockToleranceSec: 30,
+      clockToleranceSec: 60,
       transactionMaxAgeSec: 600,
       jwksCooldownSec: 30,
     });
     expect(typeof parsed.fetch).toBe('function');
     expect(typeof parsed.now()).toBe('number');
+  });
+
+  test('tolerates 60 s of clock difference by default (as Spring Security), and takes another value', () => {
+    expect(DEFAULT_CLOCK_TOLERANCE_SEC).toBe(60);
+    expect(parseOidcClientOptions({ clientId: 'c' }).clockToleranceSec).toBe(60);
+    expect(parseOidcClientOptions({ clientId: 'c', clockToleranceSec: 0 }).clockToleranceSec).toBe(0);
+    expect(parseOidcClientOptions({ clientId: 'c', clockToleranceSec: 120 }).clockToleranceSec).toBe(120);
   });
 
   test('uses client_secret_post when a secret is set (movingimage documents the secret in the body)', () => {
@@ -58,15 +66,15 @@ describe('parseOidcClientOptions', () => {
   });
 
   test('names clientId when it is missing or empty', () => {
-    expect(refusal({ clientId: '' }).message).toContain('"clientId"');
-    expect(refusal({} as OidcClientOptions).message).toContain('"clientId"');
+    expect(refusal({ clientId: '' }).field).toBe('clientId');
+    expect(refusal({} as OidcClientOptions).field).toBe('clientId');
   });
 
   test.each(['issuer', 'apiBase', 'redirectUri'] as const)(
     'refuses plain http:// to a public host in %s',
     (field) => {
       const err = refusal({ clientId: 'c', [field]: 'http://login.example.com/x' });
-      expect(err.message).toContain(`"${field}"`);
+      expect(err.field).toBe(field);
       expect(err.message).toContain('loopback');
     },
   );
@@ -87,19 +95,15 @@ describe('parseOidcClientOptions', () => {
   });
 
   test('refuses schemes other than http and https', () => {
-    expect(refusal({ clientId: 'c', issuer: 'ftp://login.example.com' }).message).toContain('"issuer"');
+    expect(refusal({ clientId: 'c', issuer: 'ftp://login.example.com' }).field).toBe('issuer');
   });
 
   test('refuses an apiBase with a path, because WebFinger runs at the origin', () => {
-    expect(refusal({ clientId: 'c', apiBase: 'https://api.video-cdn.net/v1' }).message).toContain(
-      '"apiBase"',
-    );
+    expect(refusal({ clientId: 'c', apiBase: 'https://api.video-cdn.net/v1' }).field).toBe('apiBase');
   });
 
   test('refuses a redirectUri with a fragment', () => {
-    expect(refusal({ clientId: 'c', redirectUri: 'https://app.example.com/cb#x' }).message).toContain(
-      '"redirectUri"',
-    );
+    expect(refusal({ clientId: 'c', redirectUri: 'https://app.example.com/cb#x' }).field).toBe('redirectUri');
   });
 
   test('accepts the issuer given as its configuration URL', () => {
@@ -116,23 +120,23 @@ describe('parseOidcClientOptions', () => {
   test.each(['client_secret_post', 'client_secret_basic'] as const)(
     'requires clientSecret with %s',
     (method) => {
-      expect(refusal({ clientId: 'c', clientAuthMethod: method }).message).toContain('"clientSecret"');
+      expect(refusal({ clientId: 'c', clientAuthMethod: method }).field).toBe('clientSecret');
     },
   );
 
   test('refuses a clientSecret with the "none" method instead of silently not sending it', () => {
-    expect(refusal({ clientId: 'c', clientSecret: 's', clientAuthMethod: 'none' }).message).toContain(
-      '"clientAuthMethod"',
+    expect(refusal({ clientId: 'c', clientSecret: 's', clientAuthMethod: 'none' }).field).toBe(
+      'clientAuthMethod',
     );
   });
 
   test('refuses an unknown client authentication method', () => {
     const options = { clientId: 'c', clientAuthMethod: 'private_key_jwt' } as unknown as OidcClientOptions;
-    expect(refusal(options).message).toContain('"clientAuthMethod"');
+    expect(refusal(options).field).toBe('clientAuthMethod');
   });
 
   test('refuses a scope with a space in it', () => {
-    expect(refusal({ clientId: 'c', scopes: ['profile email'] }).message).toContain('"scopes"');
+    expect(refusal({ clientId: 'c', scopes: ['profile email'] }).field).toBe('scopes');
   });
 
   test.each([
@@ -142,7 +146,26 @@ describe('parseOidcClientOptions', () => {
     ['transactionMaxAgeSec', 0],
     ['jwksCooldownSec', Number.NaN],
   ] as const)('refuses %s = %s', (field, value) => {
-    expect(refusal({ clientId: 'c', [field]: value }).message).toContain(`"${field}"`);
+    expect(refusal({ clientId: 'c', [field]: value }).field).toBe(field);
+  });
+
+  test('gives every client a discovery cache of its own, or the one it is given', () => {
+    const first = parseOidcClientOptions({ clientId: 'c' }).discoveryCache;
+    const second = parseOidcClientOptions({ clientId: 'c' }).discoveryCache;
+    expect(first).not.toBe(second);
+    const shared = createDiscoveryCache();
+    expect(parseOidcClientOptions({ clientId: 'c', discoveryCache: shared }).discoveryCache).toBe(shared);
+    const options = {
+      clientId: 'c',
+      discoveryCache: { get: () => undefined },
+    } as unknown as OidcClientOptions;
+    expect(refusal(options).field).toBe('discoveryCache');
+  });
+
+  test('words its errors like every configuration error: the package, the field, the problem, the fix', () => {
+    expect(refusal({ clientId: '' }).message).toBe(
+      'vmpro-connect: `clientId` is required: pass the client id movingimage registered for your app.',
+    );
   });
 
   test('never echoes the client secret in an error', () => {
@@ -152,23 +175,5 @@ describe('parseOidcClientOptions', () => {
       issuer: 'http://login.example.com',
     });
     expect(err.message).not.toContain('super-secret-value');
-  });
-});
-
-describe('isLoopbackHost', () => {
-  test.each(['localhost', '127.0.0.1', '127.255.255.254', '[::1]'])('%s is loopback', (host) => {
-    expect(isLoopbackHost(host)).toBe(true);
-  });
-
-  test.each([
-    '128.0.0.1',
-    '127.0.0',
-    '127.0.0.256',
-    'localhost.example.com',
-    '10.0.0.1',
-    '[::2]',
-    'example.com',
-  ])('%s is not loopback', (host) => {
-    expect(isLoopbackHost(host)).toBe(false);
   });
 });

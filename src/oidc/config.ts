@@ -1,5 +1,7 @@
-import { VmproError } from '../errors.js';
+import { configError } from '../errors.js';
+import { DEFAULT_API_BASE, isSecureOrLoopback } from '../internal/url.js';
 import { type Logger, silentLogger } from '../logger.js';
+import { createDiscoveryCache, type DiscoveryCache, isDiscoveryCache } from './discovery-cache.js';
 
 /** How the client authenticates at the token and revocation endpoints. */
 export type ClientAuthMethod = 'client_secret_post' | 'client_secret_basic' | 'none';
@@ -37,7 +39,12 @@ export interface OidcClientOptions {
   fetch?: typeof fetch;
   /** Per request. Default 10 000. */
   timeoutMs?: number;
-  /** Allowed clock difference for `exp`/`iat`/`nbf`. Default 30. */
+  /**
+   * Seconds the login server's clock may differ from this machine's when checking `exp`, `iat`
+   * and `nbf` of ID tokens (at sign-in and refresh) and of back-channel logout tokens.
+   * Default {@link DEFAULT_CLOCK_TOLERANCE_SEC} (60, as Spring Security): real servers drift,
+   * and a larger difference means a clock to fix (`vmpro doctor` measures it).
+   */
   clockToleranceSec?: number;
   /** A login transaction older than this is refused at the callback. Default 600. */
   transactionMaxAgeSec?: number;
@@ -48,6 +55,11 @@ export interface OidcClientOptions {
   /** The clock, epoch ms. Default `Date.now`. */
   now?: () => number;
   logger?: Logger;
+  /**
+   * Where discovery answers are kept for their `Cache-Control: max-age`. Default: a cache of this
+   * client's own; pass one from {@link createDiscoveryCache} to share it between clients.
+   */
+  discoveryCache?: DiscoveryCache;
 }
 
 /** {@link OidcClientOptions} after validation, with every default applied. Frozen. */
@@ -72,58 +84,41 @@ export interface ParsedOptions {
   logoutTokenMaxAgeSec: number;
   now: () => number;
   logger: Logger;
+  /** The given cache, or a new one for this client. */
+  discoveryCache: DiscoveryCache;
 }
 
-export const DEFAULT_API_BASE = 'https://api.video-cdn.net';
+/**
+ * The default {@link OidcClientOptions.clockToleranceSec}: 60 s of clock difference between this
+ * machine and the login server are tolerated, as Spring Security does; 5 minutes are not.
+ *
+ * @example
+ * ```ts
+ * createOidcClient({ clientId, clientSecret, clockToleranceSec: DEFAULT_CLOCK_TOLERANCE_SEC });
+ * ```
+ */
+export const DEFAULT_CLOCK_TOLERANCE_SEC = 60;
 export const WELL_KNOWN_OPENID_CONFIGURATION = '/.well-known/openid-configuration';
 
 const AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_post', 'client_secret_basic', 'none'];
 
-function configError(field: string, problem: string, fix?: string): VmproError {
-  return new VmproError(
-    'VMPRO_CONFIG_INVALID',
-    `Invalid OIDC client option "${field}": ${problem}.${fix ? ` ${fix}` : ''}`,
-  );
-}
-
-/**
- * True for loopback host names: `localhost`, 127.0.0.0/8 and `::1` (as a URL's `hostname`,
- * i.e. `[::1]`).
- */
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.toLowerCase();
-  if (host === 'localhost' || host === '[::1]' || host === '::1') return true;
-  const parts = host.split('.');
-  if (parts.length !== 4 || parts[0] !== '127') return false;
-  return parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255);
-}
-
-/**
- * True when `url` may be used: `https:`, or `http:` to a loopback host.
- */
-export function isSecureOrLoopback(url: URL): boolean {
-  if (url.protocol === 'https:') return true;
-  return url.protocol === 'http:' && isLoopbackHost(url.hostname);
-}
-
 function parseUrlField(field: string, value: unknown): URL {
   if (typeof value !== 'string' || value.trim() === '') {
-    throw configError(field, 'must be a non-empty URL string');
+    throw configError(field, 'is required and must be a URL');
   }
   let url: URL;
   try {
     url = new URL(value.trim());
   } catch {
-    throw configError(field, `"${value}" is not an absolute URL`);
+    throw configError(field, `is not an absolute URL (got ${JSON.stringify(value)})`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw configError(field, `the scheme "${url.protocol}" is not allowed`, 'Use https://.');
+    throw configError(field, `must be an http(s) URL (got ${url.protocol})`, 'use https://');
   }
   if (!isSecureOrLoopback(url)) {
     throw configError(
       field,
-      `plain http:// is only allowed for loopback hosts (127.0.0.0/8, ::1, localhost), not "${url.hostname}"`,
-      'Use https://.',
+      `must use https:// (plain http:// is accepted only for loopback hosts: 127.0.0.0/8, ::1, localhost; got host ${url.hostname})`,
     );
   }
   if (url.username || url.password) {
@@ -161,11 +156,7 @@ export function parseOidcClientOptions(o: OidcClientOptions): Readonly<ParsedOpt
   }
 
   if (typeof o.clientId !== 'string' || o.clientId.trim() === '') {
-    throw configError(
-      'clientId',
-      'must be a non-empty string',
-      'Use the client id movingimage registered for you.',
-    );
+    throw configError('clientId', 'is required', 'pass the client id movingimage registered for your app');
   }
   const clientId = o.clientId.trim();
 
@@ -173,7 +164,7 @@ export function parseOidcClientOptions(o: OidcClientOptions): Readonly<ParsedOpt
   if ((apiBaseUrl.pathname !== '/' && apiBaseUrl.pathname !== '') || apiBaseUrl.search || apiBaseUrl.hash) {
     throw configError(
       'apiBase',
-      `must be an origin such as ${DEFAULT_API_BASE}, without path, query or fragment (got "${o.apiBase}")`,
+      `must be an origin such as ${DEFAULT_API_BASE}, without path, query or fragment (got ${JSON.stringify(o.apiBase)})`,
     );
   }
   const apiBase = apiBaseUrl.origin;
@@ -211,15 +202,15 @@ export function parseOidcClientOptions(o: OidcClientOptions): Readonly<ParsedOpt
   if (clientAuthMethod !== 'none' && clientSecret === null) {
     throw configError(
       'clientSecret',
-      `is required with clientAuthMethod "${clientAuthMethod}"`,
-      'Set the client secret movingimage gave you, or use clientAuthMethod "none" for a public client.',
+      `is required with clientAuthMethod ${clientAuthMethod}`,
+      'set the client secret movingimage gave you, or use clientAuthMethod "none" for a public client',
     );
   }
   if (clientAuthMethod === 'none' && clientSecret !== null) {
     throw configError(
       'clientAuthMethod',
-      '"none" sends no secret, but clientSecret is set',
-      'Remove clientSecret or choose client_secret_post / client_secret_basic.',
+      'is "none", which sends no secret, but clientSecret is set',
+      'remove clientSecret or choose client_secret_post / client_secret_basic',
     );
   }
 
@@ -235,7 +226,10 @@ export function parseOidcClientOptions(o: OidcClientOptions): Readonly<ParsedOpt
     if (!Array.isArray(o.scopes)) throw configError('scopes', 'must be an array of strings');
     for (const scope of o.scopes) {
       if (typeof scope !== 'string' || !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(scope)) {
-        throw configError('scopes', `"${String(scope)}" is not a valid scope token (no spaces or quotes)`);
+        throw configError(
+          'scopes',
+          `contains ${JSON.stringify(String(scope))}, which is not a valid scope token (no spaces or quotes)`,
+        );
       }
       if (scope !== 'openid' && !scopes.includes(scope)) scopes.push(scope);
     }
@@ -251,6 +245,9 @@ export function parseOidcClientOptions(o: OidcClientOptions): Readonly<ParsedOpt
   if (typeof logger !== 'object' || logger === null || typeof logger.warn !== 'function') {
     throw configError('logger', 'must implement debug, info, warn and error');
   }
+  if (o.discoveryCache !== undefined && !isDiscoveryCache(o.discoveryCache)) {
+    throw configError('discoveryCache', 'must be a cache from createDiscoveryCache()');
+  }
 
   const parsed: ParsedOptions = {
     apiBase,
@@ -263,12 +260,18 @@ export function parseOidcClientOptions(o: OidcClientOptions): Readonly<ParsedOpt
     scopes: Object.freeze(scopes),
     fetch: o.fetch ?? ((input, init) => globalThis.fetch(input, init)),
     timeoutMs: positiveNumber('timeoutMs', o.timeoutMs, 10_000, false),
-    clockToleranceSec: positiveNumber('clockToleranceSec', o.clockToleranceSec, 30, true),
+    clockToleranceSec: positiveNumber(
+      'clockToleranceSec',
+      o.clockToleranceSec,
+      DEFAULT_CLOCK_TOLERANCE_SEC,
+      true,
+    ),
     transactionMaxAgeSec: positiveNumber('transactionMaxAgeSec', o.transactionMaxAgeSec, 600, false),
     jwksCooldownSec: positiveNumber('jwksCooldownSec', o.jwksCooldownSec, 30, true),
     logoutTokenMaxAgeSec: positiveNumber('logoutTokenMaxAgeSec', o.logoutTokenMaxAgeSec, 300, false),
     now: o.now ?? Date.now,
     logger,
+    discoveryCache: o.discoveryCache ?? createDiscoveryCache(),
   };
   return Object.freeze(parsed);
 }

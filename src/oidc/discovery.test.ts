@@ -10,7 +10,14 @@ import {
 } from '../../test/support/fake-login-server.js';
 import { expectCode, hang, rejectionOf } from '../../test/support/oidc-unit.js';
 import { createOidcClient } from './client.js';
-import { clearDiscoveryCache, discover } from './discovery.js';
+import {
+  discover,
+  discoveryRequest,
+  processDiscoveryResponse,
+  processWebfingerResponse,
+  webfingerRequest,
+} from './discovery.js';
+import { createDiscoveryCache, type DiscoveryCache } from './discovery-cache.js';
 
 const CONFIG_URL = `${ISSUER}/.well-known/openid-configuration`;
 const WEBFINGER_URL = `${API_BASE}/.well-known/webfinger`;
@@ -18,7 +25,6 @@ const WEBFINGER_URL = `${API_BASE}/.well-known/webfinger`;
 let server: FakeLoginServer;
 
 beforeEach(async () => {
-  clearDiscoveryCache();
   server = await createFakeLoginServer();
 });
 
@@ -191,35 +197,133 @@ describe('malformed or unreachable configuration', () => {
 });
 
 describe('discovery cache', () => {
+  let cache: DiscoveryCache;
+  beforeEach(() => {
+    cache = createDiscoveryCache();
+  });
+
   test('reuses both answers for their Cache-Control max-age', async () => {
     server.discoveryHeaders = { 'cache-control': 'public, max-age=3600' };
-    await discoverFromApi();
-    await discoverFromApi();
+    await discoverFromApi({ cache });
+    await discoverFromApi({ cache });
     expect(server.requests).toHaveLength(2);
   });
 
   test('asks again once max-age has passed on the injected clock', async () => {
     server.discoveryHeaders = { 'cache-control': 'max-age=60' };
-    await discoverFromApi();
+    await discoverFromApi({ cache });
     server.clock.advance(61_000);
-    await discoverFromApi();
+    await discoverFromApi({ cache });
     expect(server.requests).toHaveLength(4);
   });
 
   test('does not cache without max-age or with no-store', async () => {
-    await discoverFromApi();
+    await discoverFromApi({ cache });
     server.discoveryHeaders = { 'cache-control': 'no-store, max-age=600' };
-    await discoverFromApi();
-    await discoverFromApi();
+    await discoverFromApi({ cache });
+    await discoverFromApi({ cache });
     expect(server.requests).toHaveLength(6);
   });
 
-  test('clearDiscoveryCache forgets cached answers', async () => {
+  test('caches nothing without a cache: no answer leaks from one caller to the next', async () => {
     server.discoveryHeaders = { 'cache-control': 'max-age=3600' };
     await discoverFromApi();
-    clearDiscoveryCache();
     await discoverFromApi();
     expect(server.requests).toHaveLength(4);
+  });
+
+  test('clear() forgets cached answers', async () => {
+    server.discoveryHeaders = { 'cache-control': 'max-age=3600' };
+    await discoverFromApi({ cache });
+    cache.clear();
+    await discoverFromApi({ cache });
+    expect(server.requests).toHaveLength(4);
+  });
+
+  test('each client has a cache of its own; clients given one cache share the answers', async () => {
+    server.discoveryHeaders = { 'cache-control': 'max-age=3600' };
+    const options = {
+      apiBase: API_BASE,
+      clientId: CLIENT_ID,
+      clientSecret: CLIENT_SECRET,
+      fetch: server.fetch,
+    };
+    await createOidcClient(options);
+    await createOidcClient(options);
+    expect(server.count('/webfinger')).toBe(2);
+    await createOidcClient({ ...options, discoveryCache: cache });
+    await createOidcClient({ ...options, discoveryCache: cache });
+    expect(server.count('/webfinger')).toBe(3);
+    expect(server.count('/openid-configuration')).toBe(3);
+  });
+});
+
+describe('discovery step by step: send, then process', () => {
+  test('webfingerRequest sends the question; processWebfingerResponse finds the configuration', async () => {
+    const response = await webfingerRequest(API_BASE, { fetch: server.fetch });
+    expect(response.status).toBe(200);
+    expect(server.requests).toHaveLength(1);
+    const result = await processWebfingerResponse(API_BASE, response);
+    expect(result).toMatchObject({ issuer: ISSUER, configurationUrl: CONFIG_URL });
+    expect(result.issuerLink).toBe(CONFIG_URL);
+    expect(result.document.subject).toBe(`${API_BASE}/v1/`);
+    expect(Object.isFrozen(result.document)).toBe(true);
+  });
+
+  test('discoveryRequest and processDiscoveryResponse chain on the WebFinger result', async () => {
+    const target = await processWebfingerResponse(
+      API_BASE,
+      await webfingerRequest(API_BASE, { fetch: server.fetch }),
+    );
+    const metadata = await processDiscoveryResponse(
+      target,
+      await discoveryRequest(target, { fetch: server.fetch }),
+    );
+    expect(metadata.issuer).toBe(ISSUER);
+    expect(Object.isFrozen(metadata)).toBe(true);
+    expect(server.requests.map((r) => r.url.origin + r.url.pathname)).toEqual([WEBFINGER_URL, CONFIG_URL]);
+  });
+
+  test('take an issuer as the issuer option does: bare, or as its configuration URL', async () => {
+    for (const issuer of [ISSUER, CONFIG_URL]) {
+      const metadata = await processDiscoveryResponse(
+        issuer,
+        await discoveryRequest(issuer, { fetch: server.fetch }),
+      );
+      expect(metadata.issuer).toBe(ISSUER);
+    }
+    expect(server.requests.map((r) => r.url.href)).toEqual([CONFIG_URL, CONFIG_URL]);
+  });
+
+  test('the send step hands back an error answer unread; the process step names it', async () => {
+    server.override(CONFIG_URL, () => new Response('busy', { status: 503 }));
+    const response = await discoveryRequest(ISSUER, { fetch: server.fetch });
+    expect(response.status).toBe(503);
+    const err = await rejectionOf(processDiscoveryResponse(ISSUER, response));
+    expectCode(err, 'VMPRO_DISCOVERY_FAILED');
+    expect(err.retryable).toBe(true);
+    expect(err.message).toContain(CONFIG_URL);
+  });
+
+  test('the process step checks the issuer exactly', async () => {
+    server.metadata.issuer = 'https://internal-host/auth/realms/platform';
+    const response = await discoveryRequest(ISSUER, { fetch: server.fetch });
+    expectCode(await rejectionOf(processDiscoveryResponse(ISSUER, response)), 'VMPRO_ISSUER_MISMATCH');
+  });
+
+  test('the send step fails on no answer, and refuses plain http to a public host before sending', async () => {
+    server.override(CONFIG_URL, hang);
+    const err = await rejectionOf(discoveryRequest(ISSUER, { fetch: server.fetch, timeoutMs: 20 }));
+    expectCode(err, 'VMPRO_DISCOVERY_FAILED');
+    expect(err.message).toContain('timed out');
+    const refused = await rejectionOf(webfingerRequest('http://api.example.com', { fetch: server.fetch }));
+    expectCode(refused, 'VMPRO_CONFIG_INVALID');
+    expect(refused.field).toBe('apiBase');
+    const target = { issuer: ISSUER, configurationUrl: 'http://login.example.com/x' };
+    expect((await rejectionOf(discoveryRequest(target, { fetch: server.fetch }))).field).toBe(
+      'configurationUrl',
+    );
+    expect(server.requests).toHaveLength(1);
   });
 });
 

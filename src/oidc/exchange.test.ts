@@ -197,7 +197,7 @@ describe('exchangeCode: failures', () => {
 });
 
 describe('the TokenSet', () => {
-  test('has absolute expiries from expires_in and refresh_expires_in', async () => {
+  test('has absolute expiries from expires_in and refresh_expires_in (a second short: servers count whole seconds)', async () => {
     const { client, server } = await setup();
     const { validated } = await validatedCallback(server, client);
     const tokens = await client.exchangeCode(validated);
@@ -205,8 +205,8 @@ describe('the TokenSet', () => {
     expect(tokens).toMatchObject({
       tokenType: 'Bearer',
       receivedAt: t,
-      accessTokenExpiresAt: t + 300_000,
-      refreshTokenExpiresAt: t + 3_600_000,
+      accessTokenExpiresAt: t + 299_000,
+      refreshTokenExpiresAt: t + 3_599_000,
       scope: 'openid profile email',
       sessionState: 'session-1',
     });

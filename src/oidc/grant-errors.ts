@@ -5,7 +5,8 @@
 
 import { ClientError, ResponseBodyError, WWWAuthenticateChallengeError } from 'openid-client';
 import { OAuthError, VmproError } from '../errors.js';
-import { type Call, parseRetryAfter, transportFailure } from './transport.js';
+import { parseRetryAfter } from '../internal/retry-after.js';
+import { type Call, transportFailure } from './transport.js';
 
 export type GrantKind = 'authorization_code' | 'refresh_token' | 'password' | 'revocation';
 
@@ -105,7 +106,9 @@ function statusFailure(
   const what = WHAT[kind];
   const codeGrant = kind === 'authorization_code';
   if (status >= 500 || status === 429 || status === 408) {
-    const retryAfter = parseRetryAfter(headers?.get('retry-after') ?? null, now);
+    const retryAfterMs = parseRetryAfter(headers?.get('retry-after') ?? null, now);
+    // VmproError.retryAfter is in seconds.
+    const retryAfter = retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000);
     const message =
       `${what} failed: the login server answered HTTP ${status}${details ? ` (${describeOAuth(details.error, details.errorDescription)})` : ''}. ` +
       (codeGrant ? 'Start the sign-in again later.' : 'Try again later.');

@@ -71,6 +71,55 @@ describe('ID token from the code exchange: every check', () => {
   });
 });
 
+/** The claims a login server whose clock runs `seconds` ahead of ours would put in its tokens. */
+function serverAhead(seconds: number): (claims: JWTPayload) => JWTPayload {
+  return (claims) => ({
+    ...claims,
+    iat: (claims.iat as number) + seconds,
+    exp: (claims.exp as number) + seconds,
+    auth_time: (claims.auth_time as number) + seconds,
+  });
+}
+
+describe('a login server whose clock runs ahead (default tolerance 60 s)', () => {
+  test('signs in when the ID token was issued 45 s in the future', async () => {
+    const { client, server } = await setup();
+    server.mutateIdToken = serverAhead(45);
+    await expect(signIn(server, client)).resolves.toBeDefined();
+  });
+
+  test('refreshes when the new ID token was issued 45 s in the future', async () => {
+    const { client, server } = await setup();
+    const tokens = await signIn(server, client);
+    server.mutateIdToken = serverAhead(45);
+    const refreshed = await client.refresh(tokens);
+    expect(refreshed.claims?.sub).toBe(tokens.claims?.sub);
+  });
+
+  test('refuses an ID token issued 5 minutes in the future, naming the clocks', async () => {
+    const { client, server } = await setup();
+    server.mutateIdToken = serverAhead(300);
+    const err = await rejectionOf(signIn(server, client));
+    expectCode(err, 'VMPRO_ID_TOKEN_INVALID');
+    expect(err.message).toContain('"iat"');
+    expect(err.message).toMatch(/(299|300) s in the future, beyond the 60 s clock tolerance/);
+  });
+
+  test('refuses a refreshed ID token issued 5 minutes in the future', async () => {
+    const { client, server } = await setup();
+    const tokens = await signIn(server, client);
+    server.mutateIdToken = serverAhead(300);
+    expectCode(await rejectionOf(client.refresh(tokens)), 'VMPRO_ID_TOKEN_INVALID');
+  });
+
+  test('honours a smaller configured tolerance', async () => {
+    const { client, server } = await setup({ client: { clockToleranceSec: 30 } });
+    server.mutateIdToken = serverAhead(45);
+    const err = await rejectionOf(signIn(server, client));
+    expect(err.message).toContain('beyond the 30 s clock tolerance');
+  });
+});
+
 describe('ID token signature', () => {
   test('refuses a token whose signature was tampered with', async () => {
     const { client, server } = await setup();

@@ -41,6 +41,7 @@ export interface JwtContext {
   clientId: string;
   algorithms: readonly string[];
   jwks: JwksCache;
+  /** Allowed difference between the login server's clock and ours for `exp`, `iat`, `nbf`. */
   clockToleranceSec: number;
   now: () => number;
 }
@@ -124,8 +125,12 @@ function checkIat(payload: JWTPayload, ctx: JwtContext, code: VmproErrorCode, wh
   if (typeof iat !== 'number' || !Number.isFinite(iat)) {
     throw invalid(code, what, { check: 'iat', reason: 'the "iat" claim is missing or not a number' });
   }
-  if (iat > ctx.now() / 1000 + ctx.clockToleranceSec) {
-    throw invalid(code, what, { check: 'iat', reason: 'it was issued in the future (check the clocks)' });
+  const aheadSec = iat - ctx.now() / 1000;
+  if (aheadSec > ctx.clockToleranceSec) {
+    throw invalid(code, what, {
+      check: 'iat',
+      reason: `it was issued ${Math.round(aheadSec)} s in the future, beyond the ${ctx.clockToleranceSec} s clock tolerance: this machine's clock or the login server's is off (synchronise both with NTP; \`vmpro doctor\` measures the difference)`,
+    });
   }
   return iat;
 }

@@ -152,6 +152,28 @@ describe('verifyLogoutToken (OpenID Connect Back-Channel Logout 1.0)', () => {
     await expect(client.verifyLogoutToken(await logoutToken(server, (c) => c, {}))).resolves.toBeDefined();
   });
 
+  test('accepts a logout token from a login server whose clock runs 45 s ahead', async () => {
+    const { client, server } = await setup();
+    const token = await logoutToken(server, (c) => ({
+      ...c,
+      iat: (c.iat as number) + 45,
+      exp: (c.exp as number) + 45,
+    }));
+    await expect(client.verifyLogoutToken(token)).resolves.toMatchObject({ sid: 'sid-1' });
+  });
+
+  test('refuses a logout token from a login server whose clock runs 5 minutes ahead', async () => {
+    const { client, server } = await setup();
+    const token = await logoutToken(server, (c) => ({
+      ...c,
+      iat: (c.iat as number) + 300,
+      exp: (c.exp as number) + 300,
+    }));
+    const err = await rejectionOf(client.verifyLogoutToken(token));
+    expectCode(err, 'VMPRO_LOGOUT_TOKEN_INVALID');
+    expect(err.message).toContain('clock tolerance');
+  });
+
   const mutations: Array<[string, (c: JWTPayload, now: number) => JWTPayload]> = [
     ['another issuer', (c) => ({ ...c, iss: 'https://evil.example' })],
     ['another audience', (c) => ({ ...c, aud: 'someone-else' })],

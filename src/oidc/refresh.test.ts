@@ -54,10 +54,26 @@ describe('refresh: the new TokenSet', () => {
     expect(refreshed.accessToken).not.toBe(tokens.accessToken);
     expect(refreshed.refreshToken).not.toBe(tokens.refreshToken);
     expect(refreshed.receivedAt).toBe(server.clock.now());
-    expect(refreshed.accessTokenExpiresAt).toBe(server.clock.now() + 300_000);
-    expect(refreshed.refreshTokenExpiresAt).toBe(server.clock.now() + 3_600_000);
+    // A second short of expires_in (300) and refresh_expires_in (3600): see the next test.
+    expect(refreshed.accessTokenExpiresAt).toBe(server.clock.now() + 299_000);
+    expect(refreshed.refreshTokenExpiresAt).toBe(server.clock.now() + 3_599_000);
     expect(refreshed.claims?.sub).toBe(tokens.claims?.sub);
     expect(JSON.parse(JSON.stringify(refreshed))).toEqual(refreshed);
+  });
+
+  test('counts expiries from when the refresh was sent, a second short: never later than the server’s', async () => {
+    // Keycloak's exp is whole seconds from a moment after the request went out; the answer takes
+    // a while. A token believed valid longer than it is gets served to the API, which refuses it.
+    const { client, server, tokens } = await signedIn();
+    const sentAt = server.clock.now();
+    server.mutateTokenResponse = (body) => {
+      server.clock.advance(400);
+      return body;
+    };
+    const refreshed = await client.refresh(tokens);
+    expect(refreshed.receivedAt).toBe(sentAt + 400);
+    expect(refreshed.accessTokenExpiresAt).toBe(sentAt + 299_000);
+    expect(refreshed.refreshTokenExpiresAt).toBe(sentAt + 3_599_000);
   });
 
   test('keeps the old refresh token and its expiry when the answer has none', async () => {

@@ -1,4 +1,4 @@
-import { isVmproError, VmproError } from '../errors.js';
+import { configError, isVmproError, VmproError } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { TokenSource } from '../token-source.js';
 import type { OidcClient } from './client.js';
@@ -67,26 +67,21 @@ function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pr
 export function createServiceAccount(opts: ServiceAccountOptions): ServiceAccount {
   const { client, username, password } = opts;
   if (typeof client !== 'object' || client === null || typeof client.passwordGrant !== 'function') {
-    throw new VmproError('VMPRO_CONFIG_INVALID', 'createServiceAccount: "client" must be an OidcClient.');
+    throw configError(
+      'client',
+      'of createServiceAccount must be an OidcClient',
+      'pass the result of createOidcClient',
+    );
   }
   if (typeof username !== 'string' || username === '') {
-    throw new VmproError(
-      'VMPRO_CONFIG_INVALID',
-      'createServiceAccount: "username" must be a non-empty string.',
-    );
+    throw configError('username', 'of createServiceAccount must be a non-empty string');
   }
   if (typeof password !== 'string' || password === '') {
-    throw new VmproError(
-      'VMPRO_CONFIG_INVALID',
-      'createServiceAccount: "password" must be a non-empty string.',
-    );
+    throw configError('password', 'of createServiceAccount must be a non-empty string');
   }
   const marginSec = opts.refreshMarginSec ?? 30;
   if (typeof marginSec !== 'number' || !Number.isFinite(marginSec) || marginSec < 0) {
-    throw new VmproError(
-      'VMPRO_CONFIG_INVALID',
-      'createServiceAccount: "refreshMarginSec" must be a non-negative number.',
-    );
+    throw configError('refreshMarginSec', 'of createServiceAccount must be a non-negative number of seconds');
   }
   const logger = opts.logger ?? silentLogger;
   const now = opts.now ?? Date.now;

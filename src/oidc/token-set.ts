@@ -30,8 +30,19 @@ function seconds(value: unknown, field: string): number | undefined {
   return n;
 }
 
+/** Keycloak puts whole seconds in `exp` (and counts `expires_in` in them): up to this much is cut off. */
+const WHOLE_SECOND_MS = 1000;
+
 export interface ToTokenSetOptions {
   receivedAt: number;
+  /**
+   * When the token request was sent. Given, expiries count from here and a second early: the
+   * server counted `expires_in` from a moment after it, in whole seconds (Keycloak truncates its
+   * `exp`), so a token may die up to a second before `sentAt + expires_in`. The expiry is then
+   * never later than the server's, and a token is never used (or served while a refresh fails)
+   * after it has died. Absent: `receivedAt + expires_in`, exactly.
+   */
+  sentAt?: number;
   /** Claims of the validated ID token of this response, `null` when it had none. */
   claims: IdTokenClaims | null;
   /** The tokens being refreshed: their refresh token, ID token, scope and session are kept when the answer has none. */
@@ -47,7 +58,11 @@ export interface ToTokenSetOptions {
  * lacks (refresh token and its expiry, ID token and claims, scope, session) is kept from `previous`.
  */
 export function toTokenSet(response: TokenResponse, options: ToTokenSetOptions): TokenSet {
-  const { receivedAt, previous } = options;
+  const { receivedAt, previous, sentAt } = options;
+  const expiry = (seconds: number): number =>
+    sentAt === undefined
+      ? receivedAt + seconds * 1000
+      : sentAt + Math.max(0, seconds * 1000 - WHOLE_SECOND_MS);
   if (typeof response.access_token !== 'string' || response.access_token === '') {
     throw responseInvalid('"access_token" is missing or empty');
   }
@@ -70,7 +85,7 @@ export function toTokenSet(response: TokenResponse, options: ToTokenSetOptions):
       options.onOfflineToken?.();
       refreshTokenExpiresAt = null;
     } else {
-      refreshTokenExpiresAt = refreshExpiresIn === undefined ? null : receivedAt + refreshExpiresIn * 1000;
+      refreshTokenExpiresAt = refreshExpiresIn === undefined ? null : expiry(refreshExpiresIn);
     }
   } else {
     // RFC 6749 §6: no new refresh token means the old one stays valid.
@@ -91,7 +106,7 @@ export function toTokenSet(response: TokenResponse, options: ToTokenSetOptions):
   return {
     accessToken: response.access_token,
     tokenType: 'Bearer',
-    accessTokenExpiresAt: expiresIn === undefined ? null : receivedAt + expiresIn * 1000,
+    accessTokenExpiresAt: expiresIn === undefined ? null : expiry(expiresIn),
     refreshToken,
     refreshTokenExpiresAt,
     idToken,

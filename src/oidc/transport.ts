@@ -128,13 +128,3 @@ function describeCause(cause: unknown): string {
   }
   return 'network error';
 }
-
-/** Seconds from a `Retry-After` header (delta-seconds or HTTP date), `undefined` when absent or invalid. */
-export function parseRetryAfter(value: string | null, now: number): number | undefined {
-  if (value === null) return undefined;
-  const text = value.trim();
-  if (/^\d+$/.test(text)) return Number.parseInt(text, 10);
-  const date = Date.parse(text);
-  if (Number.isNaN(date)) return undefined;
-  return Math.max(0, Math.ceil((date - now) / 1000));
-}

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isVmproError, VmproError } from '../errors.js';
 import type { TokenSet } from '../oidc/types.js';
-import { cookieStore, readChunkedCookie, writeChunkedCookie } from './cookie-store.js';
+import { readChunkedCookie, writeChunkedCookie } from './chunks.js';
+import { cookieStore } from './cookie-store.js';
 import type { LogoutList } from './logout-list.js';
 import { createSessionManager } from './manager.js';
 import { Browser, clock, makeTokens, OLD_SECRET, SECRET, TestJar } from './test-support.js';
@@ -197,7 +198,7 @@ describe('cookie store sessions', () => {
 
   it('refreshing writes the new tokens into the cookie', async () => {
     const { login, manager, browser, c } = setup();
-    await login(makeTokens(c.now() - 290_000));
+    await login(makeTokens(c.now() - 301_000));
     const jar = browser.request();
     const tokens = await manager.freshTokens(jar, (await manager.load(jar))!);
     expect(jar.setCalls.length).toBeGreaterThan(0);
@@ -206,7 +207,7 @@ describe('cookie store sessions', () => {
 
   it('50 concurrent requests of one browser cause one refresh, and every response carries the new cookie', async () => {
     const { login, manager, browser, c, refresh } = setup();
-    await login(makeTokens(c.now() - 290_000));
+    await login(makeTokens(c.now() - 301_000));
     const jars = Array.from({ length: 50 }, () => browser.request());
     const results = await Promise.all(
       jars.map(async (jar) => manager.freshTokens(jar, (await manager.load(jar))!)),
@@ -218,7 +219,7 @@ describe('cookie store sessions', () => {
 
   it('a request still carrying the pre-refresh cookie gets the refreshed tokens without spending the refresh token again', async () => {
     const { login, manager, browser, c, refresh } = setup();
-    await login(makeTokens(c.now() - 290_000));
+    await login(makeTokens(c.now() - 301_000));
     const late = browser.request(); // sent before the browser received the new cookie
     const first = browser.request();
     const fresh = await manager.freshTokens(first, (await manager.load(first))!);
@@ -230,7 +231,7 @@ describe('cookie store sessions', () => {
 
   it('invalid_grant clears the session cookies and passes the error on', async () => {
     const { login, manager, browser, c, refresh } = setup();
-    await login(makeTokens(c.now() - 290_000));
+    await login(makeTokens(c.now() - 301_000));
     refresh.mockRejectedValueOnce(new VmproError('VMPRO_REFRESH_EXPIRED', 'ended'));
     const jar = browser.request();
     const error = await manager.freshTokens(jar, (await manager.load(jar))!).catch((e: unknown) => e);

@@ -33,7 +33,7 @@ export { sealJson, unsealJson } from './seal.js';
 export type {
   CookieAttributes,
   CookieJar,
-  CookieStoreMarker,
+  SessionBackendSource,
   SessionManager,
   SessionManagerOptions,
   SessionRecord,

@@ -7,10 +7,10 @@
  * (`redisLogoutList`).
  */
 import { createHash } from 'node:crypto';
-import { VmproError } from '../errors.js';
+import { configError, VmproError } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { describeError, storeUnavailable } from './record.js';
-import { type RedisClientLike, toRedisCommand, withTimeout } from './redis-store.js';
+import { type RedisClientLike, redisTimeout, setOnce, toRedisCommand } from './redis-store.js';
 
 /** Where the cookie store remembers back-channel logouts. */
 export interface LogoutList {
@@ -27,6 +27,12 @@ export interface LogoutList {
    * for longer than `maxStalenessMs`): a cookie is then neither accepted nor cleared.
    */
   endedAt(name: string): number | undefined;
+  /**
+   * Optional: records that the login transaction `name` was used, for `ttlMs`; `true` the first
+   * time, `false` after (every instance, with Redis). Throws `VMPRO_STORE_UNAVAILABLE` when it
+   * cannot tell. Without it a transaction is single-use within each process only.
+   */
+  claim?(name: string, ttlMs: number): Promise<boolean>;
   /** Resolves once the copy has been read (`undefined` when it has): call before `endedAt`. */
   ready?(): Promise<void> | undefined;
   close?(): Promise<void>;
@@ -41,10 +47,7 @@ const isLogoutList = (value: unknown): value is LogoutList =>
 /** Checks a `logouts` option; `undefined` stays `undefined`. */
 export function assertLogoutList(value: unknown): LogoutList | undefined {
   if (value === undefined || isLogoutList(value)) return value;
-  throw new VmproError(
-    'VMPRO_CONFIG_INVALID',
-    '`logouts` must be memoryLogoutList() or redisLogoutList({ client }).',
-  );
+  throw configError('logouts', 'must be memoryLogoutList() or redisLogoutList({ client }).');
 }
 
 /** Remembers `name` → `at` in `entries`, keeping the later time and at most `max` entries. */
@@ -76,7 +79,7 @@ export interface MemoryLogoutListOptions {
 export function memoryLogoutList(options: MemoryLogoutListOptions = {}): LogoutList {
   const max = options.maxEntries ?? 10_000;
   if (!Number.isInteger(max) || max < 1) {
-    throw new VmproError('VMPRO_CONFIG_INVALID', '`maxEntries` must be a positive integer.');
+    throw configError('maxEntries', 'must be a positive integer.');
   }
   const entries = new Map<string, { at: number; until: number }>();
   return {
@@ -182,7 +185,7 @@ export function redisLogoutList(options: RedisLogoutListOptions): LogoutList {
   const pollMs = options.pollMs ?? 1000;
   const timeoutMs = options.commandTimeoutMs ?? 2000;
   const maxStalenessMs = options.maxStalenessMs ?? Math.max(5000, 10 * pollMs);
-  if (typeof prefix !== 'string') throw new VmproError('VMPRO_CONFIG_INVALID', '`prefix` must be a string.');
+  if (typeof prefix !== 'string') throw configError('prefix', 'must be a string.');
   for (const [name, value, min] of [
     ['pollMs', pollMs, 10],
     ['commandTimeoutMs', timeoutMs, 1],
@@ -194,7 +197,7 @@ export function redisLogoutList(options: RedisLogoutListOptions): LogoutList {
   }
   const log = options.logger ?? silentLogger;
   const key = `${prefix}logouts`;
-  const command = (args: string[]) => withTimeout(raw(args), timeoutMs);
+  const command = (args: string[]) => redisTimeout(raw(args), timeoutMs);
   const times = new Map<string, number>();
   /** When the copy was last known complete (start of the last successful read); 0: never. */
   let freshAt = 0;
@@ -271,6 +274,13 @@ export function redisLogoutList(options: RedisLogoutListOptions): LogoutList {
         throw storeUnavailable('write', error);
       }
       remember(times, member, at, MAX_READ);
+    },
+    async claim(name, ttlMs) {
+      try {
+        return await setOnce(command, `${prefix}claim:${hashName(name)}`, ttlMs);
+      } catch (error) {
+        throw storeUnavailable('write', error);
+      }
     },
     endedAt(name) {
       if (Date.now() - freshAt > maxStalenessMs) {

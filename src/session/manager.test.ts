@@ -187,81 +187,6 @@ describe('session manager: create and load', () => {
   });
 });
 
-describe('session manager: loadCached (no I/O for sessions the store holds in memory)', () => {
-  function direct(options: Partial<SessionManagerOptions> = {}) {
-    const c = clock();
-    const store = memoryStore({ now: c.now });
-    const manager = createSessionManager({
-      store,
-      secrets: [SECRET],
-      secure: true,
-      refresh: async () => makeTokens(c.now()),
-      now: c.now,
-      ...options,
-    });
-    managers.push(manager);
-    const browser = new Browser();
-    const login = () =>
-      manager.create(browser.request(), {
-        tokens: makeTokens(c.now()),
-        user: { sub: 'u', name: 'D' },
-        sid: 's',
-      });
-    return { c, store, manager, browser, login };
-  }
-
-  it('answers exactly what load answers on the happy path, the same frozen object every time', async () => {
-    const { manager, browser, login } = direct();
-    const created = await login();
-    const jar = browser.request();
-    const cached = manager.loadCached(jar);
-    expect(cached).toEqual(created);
-    expect(Object.isFrozen(cached)).toBe(true);
-    expect(manager.loadCached(browser.request())).toBe(cached);
-    expect(await manager.load(browser.request())).toBe(cached);
-    expect(jar.untouched).toBe(true);
-  });
-
-  it('leaves every other case to load: no cookie, malformed or unknown id, expired, activity due', async () => {
-    const { manager, browser, login, c } = direct({ idleTimeoutSec: 600 });
-    expect(manager.loadCached(new TestJar())).toBeUndefined();
-    const stranger = new Browser();
-    stranger.cookies.set('__Host-vmpro', 'not-an-id');
-    expect(manager.loadCached(stranger.request())).toBeUndefined();
-    stranger.cookies.set('__Host-vmpro', 'A'.repeat(43));
-    const jar = stranger.request();
-    expect(manager.loadCached(jar)).toBeUndefined();
-    expect(jar.untouched).toBe(true); // load() is the one that clears cookies
-    await login();
-    c.advance(150_000); // touch interval for a 600 s idle timeout: 150 s
-    expect(manager.loadCached(browser.request())).toBeUndefined();
-    expect((await manager.load(browser.request()))?.lastSeenAt).toBe(c.now());
-    expect(manager.loadCached(browser.request())?.lastSeenAt).toBe(c.now());
-    c.advance(600_000);
-    expect(manager.loadCached(browser.request())).toBeUndefined();
-    expect(await manager.load(browser.request())).toBeNull();
-  });
-
-  it('is never used for the cookie store', async () => {
-    const { cookieStore } = await import('./cookie-store.js');
-    const manager = createSessionManager({
-      store: cookieStore(),
-      secrets: [SECRET],
-      secure: true,
-      refresh: async (t) => t,
-    });
-    managers.push(manager);
-    const browser = new Browser();
-    await manager.create(browser.request(), {
-      tokens: makeTokens(Date.now()),
-      user: { sub: 'u' },
-      sid: null,
-    });
-    expect(manager.loadCached(browser.request())).toBeUndefined();
-    expect(await manager.load(browser.request())).not.toBeNull();
-  });
-});
-
 describe('session manager: destroy and back-channel logout', () => {
   it('destroy deletes the session, clears the cookie and returns what was removed', async () => {
     const { login, manager, browser, store } = setup();
@@ -319,6 +244,52 @@ describe('session manager: destroy and back-channel logout', () => {
   });
 });
 
+describe('session manager: single-use login transactions (claimOnce)', () => {
+  it('answers true to the first of many concurrent claims and false to the rest', async () => {
+    const { manager } = setup();
+    const results = await Promise.all(Array.from({ length: 20 }, () => manager.claimOnce('tx:a', 60_000)));
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(await manager.claimOnce('tx:b', 60_000)).toBe(true);
+  });
+
+  it('is shared through the store: a second manager on the same store loses the claim', async () => {
+    const { store, manager } = setup();
+    const other = createSessionManager({ store, secrets: [SECRET], secure: true, refresh: async (t) => t });
+    managers.push(other);
+    expect(await manager.claimOnce('tx:a', 60_000)).toBe(true);
+    expect(await other.claimOnce('tx:a', 60_000)).toBe(false);
+  });
+
+  it('forgets a claim after its lifetime', async () => {
+    const { c, manager } = setup();
+    expect(await manager.claimOnce('tx:a', 1000)).toBe(true);
+    c.advance(1001);
+    expect(await manager.claimOnce('tx:a', 1000)).toBe(true);
+  });
+
+  it('throws VMPRO_STORE_UNAVAILABLE when the store cannot tell, and leaves the transaction unused', async () => {
+    const { store, manager } = setup();
+    store.failOn.add('claim');
+    await expect(manager.claimOnce('tx:a', 60_000)).rejects.toSatisfy(storeUnavailable);
+    store.failOn.delete('claim');
+    expect(await manager.claimOnce('tx:a', 60_000)).toBe(true);
+  });
+
+  it('still holds within the process for a custom store without claim()', async () => {
+    const inner = memoryStore();
+    const { claim: _ignored, ...custom } = inner;
+    const manager = createSessionManager({
+      store: { ...custom, kind: 'custom' },
+      secrets: [SECRET],
+      secure: true,
+      refresh: async (t) => t,
+    });
+    managers.push(manager);
+    const results = await Promise.all([manager.claimOnce('tx:a', 60_000), manager.claimOnce('tx:a', 60_000)]);
+    expect(results.sort()).toEqual([false, true]);
+  });
+});
+
 describe('session manager: store outage', () => {
   async function outage() {
     const ctx = setup();
@@ -372,7 +343,7 @@ describe('session manager: store outage', () => {
     const { manager, browser, c, store, refresh } = setup();
     await manager.create(browser.request(), { tokens: makeTokens(c.now()), user: { sub: 'u' }, sid: null });
     const record = await manager.load(browser.request());
-    c.advance(290_000);
+    c.advance(301_000);
     store.down = true;
     const jar = browser.request();
     expect(storeUnavailable(await manager.freshTokens(jar, record!).catch((e: unknown) => e))).toBe(true);

@@ -3,6 +3,8 @@ import { VmproError } from '../errors.js';
 import { evictBeyond, frozenCopy } from './record.js';
 import type { SessionRecord, SessionStore, StoreLock } from './types.js';
 
+const MAX_CLAIMS = 100_000;
+
 interface Entry {
   record: SessionRecord;
   expiresAt: number;
@@ -71,6 +73,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
   const bySid = new Map<string, Set<string>>();
   const bySub = new Map<string, Set<string>>();
   const locks = new Map<string, { owner: object; expiresAt: number }>();
+  /** Used login transactions → until when they stay recorded. */
+  const claims = new Map<string, number>();
 
   const remove = (key: string): void => {
     const entry = entries.get(key);
@@ -112,6 +116,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     const t = now();
     for (const [key, entry] of entries) if (entry.expiresAt <= t) remove(key);
     for (const [key, lock] of locks) if (lock.expiresAt <= t) locks.delete(key);
+    for (const [name, until] of claims) if (until <= t) claims.delete(name);
   };
   const timer = setInterval(sweep, sweepIntervalMs);
   timer.unref();
@@ -122,9 +127,6 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       const entry = live(key);
       // Frozen at write: shared by every reader, never copied per read.
       return entry === undefined ? null : entry.record;
-    },
-    peek(key) {
-      return live(key)?.record;
     },
     async create(key, record, ttlMs) {
       put(key, record, ttlMs);
@@ -154,6 +156,16 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
           if (locks.get(key)?.owner === owner) locks.delete(key);
         },
       };
+    },
+    async claim(name, ttlMs) {
+      const until = claims.get(name);
+      if (until !== undefined && until > now()) return false;
+      claims.delete(name);
+      claims.set(name, now() + ttlMs);
+      // Bounded like the sessions; a forgotten claim only matters for a transaction whose code the
+      // login server has already taken (codes are single-use there too).
+      if (claims.size > MAX_CLAIMS) claims.delete(claims.keys().next().value as string);
+      return true;
     },
     async close() {
       clearInterval(timer);

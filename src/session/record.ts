@@ -16,28 +16,15 @@ export function isWellFormedSessionId(value: string): boolean {
 }
 
 /**
- * The store key of a session id: SHA-256, base64url. A plain hash (not an HMAC with a secret)
- * so that rotating the secrets does not log everybody out; the id's 256 bits make it
- * irreversible.
- */
-const keyCache = new Map<string, string>();
-const KEY_CACHE_MAX = 10_000;
-
-/**
- * The store key of a session id: its SHA-256, so a store dump yields no usable cookie. Memoised
- * (bounded), because every request of a session needs it.
+ * The store key of a session id: its SHA-256, base64url, so a store dump yields no usable
+ * cookie. A plain hash (not an HMAC with a secret) so that rotating the secrets does not log
+ * everybody out; the id's 256 bits make it irreversible. Not memoised: a cache of it would keep
+ * raw session ids — bearer credentials — in memory to save one hash.
  */
 export function sessionKey(id: string): string {
-  let key = keyCache.get(id);
-  if (key === undefined) {
-    key = createHash('sha256').update(id).digest('base64url');
-    if (keyCache.size >= KEY_CACHE_MAX) keyCache.delete(keyCache.keys().next().value as string);
-    keyCache.set(id, key);
-  }
-  return key;
+  return createHash('sha256').update(id).digest('base64url');
 }
 
-/** A short, non-secret tag of a session for logs. */
 export function keyTag(key: string): string {
   return key.slice(0, 10);
 }

@@ -202,6 +202,19 @@ describe.skipIf(!url)('redis store (needs a real Redis: set REDIS_URL)', () => {
       expect(await store.lock('k', 60_000)).toBeNull();
     });
 
+    it('claims a name once across stores (SET NX with the given lifetime), and again after it expires', async () => {
+      const prefix = nextPrefix();
+      const a = await openStore(kind, prefix);
+      const b = await openStore(kind, prefix);
+      const results = await Promise.all([a.claim!('tx:one', 60_000), b.claim!('tx:one', 60_000)]);
+      expect(results.sort()).toEqual([false, true]);
+      const ttl = await admin.pttl(`${prefix}claim:tx:one`);
+      expect(ttl).toBeGreaterThan(55_000);
+      expect(ttl).toBeLessThanOrEqual(60_000);
+      await admin.del(`${prefix}claim:tx:one`); // as if it had expired
+      expect(await b.claim!('tx:one', 60_000)).toBe(true);
+    });
+
     it('serves repeated reads from the local cache, and drops a record another instance deleted', async () => {
       const prefix = nextPrefix();
       const a = await openStore(kind, prefix);
@@ -317,6 +330,32 @@ describe.skipIf(!url)('redis store (needs a real Redis: set REDIS_URL)', () => {
     expect(jar.untouched).toBe(true);
   });
 
+  it('leaves no lock behind when a lock request timed out but Redis runs it later (a frozen Redis)', async () => {
+    const prefix = nextPrefix();
+    const real = await clientKinds.ioredis();
+    // A frozen Redis: commands wait, then run in the order they were sent.
+    let frozen = true;
+    const backlog: (() => void)[] = [];
+    const client = {
+      call: (command: string, ...args: string[]): Promise<unknown> =>
+        frozen
+          ? new Promise((resolve, reject) =>
+              backlog.push(() => void real.call(command, ...args).then(resolve, reject)),
+            )
+          : real.call(command, ...args),
+    };
+    const store = redisStore({ client, prefix, commandTimeoutMs: 200, localCache: false, secrets: [SECRET] });
+    expect(storeUnavailable(await store.lock('k', 15_000).catch((e: unknown) => e))).toBe(true);
+    frozen = false;
+    for (const send of backlog.splice(0)) send();
+    await real.ping(); // on the same connection: the late SET has run by now
+    // …and the release queued behind it undoes it (without it, the lock would stay for 15 s).
+    expect(await eventually(async () => (await admin.exists(`${prefix}lock:k`)) === 0, 2000)).toBe(true);
+    const lock = await store.lock('k', 15_000);
+    expect(lock).not.toBeNull();
+    await lock?.release();
+  });
+
   describe('the refresher on Redis', () => {
     async function twoInstances(kinds: [keyof typeof clientKinds, keyof typeof clientKinds]) {
       const prefix = nextPrefix();
@@ -330,7 +369,7 @@ describe.skipIf(!url)('redis store (needs a real Redis: set REDIS_URL)', () => {
       ) as [SessionManager, SessionManager];
       const browser = new Browser();
       await managers[0].create(browser.request(), {
-        tokens: makeTokens(Date.now() - 290_000),
+        tokens: makeTokens(Date.now() - 301_000),
         user: { sub: 'user-1' },
         sid: 'sid-1',
       });

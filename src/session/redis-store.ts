@@ -1,8 +1,10 @@
 /**
  * The Redis store: sessions shared by every instance, with a coherent in-process read cache.
  */
+
 import { createHash, randomBytes } from 'node:crypto';
-import { VmproError } from '../errors.js';
+import { configError, VmproError } from '../errors.js';
+import { withTimeout } from '../internal/time.js';
 import { type Logger, silentLogger } from '../logger.js';
 import {
   describeError,
@@ -131,6 +133,28 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `);
 
+/**
+ * `SET key <owner> NX PX ttl`: true when this call set it. A SET given up on (timed out) may
+ * still run when Redis answers again — a frozen Redis works through its backlog, and ioredis
+ * resends unanswered commands after a reconnect — and would then hold the key for `ttlMs` for
+ * nobody. A compare-and-delete queued right behind it on the same connection undoes it, and is a
+ * no-op when the SET never ran.
+ */
+export async function setOnce(
+  command: Command,
+  key: string,
+  ttlMs: number,
+  owner = randomBytes(16).toString('base64url'),
+): Promise<boolean> {
+  try {
+    const reply = await command(['SET', key, owner, 'NX', 'PX', String(Math.max(1, Math.ceil(ttlMs)))]);
+    return reply !== null && reply !== undefined;
+  } catch (error) {
+    command(['EVAL', RELEASE.source, '1', key, owner]).catch(() => {});
+    throw error;
+  }
+}
+
 /** One function that sends a command through either client. */
 export function toRedisCommand(client: RedisClientLike): Command {
   if (typeof client === 'object' && client !== null) {
@@ -141,28 +165,15 @@ export function toRedisCommand(client: RedisClientLike): Command {
       return (args) => client.sendCommand(args);
     }
   }
-  throw new VmproError(
-    'VMPRO_CONFIG_INVALID',
-    '`client` must be an ioredis client (with `call`) or a connected node-redis client (with `sendCommand`).',
+  throw configError(
+    'client',
+    'must be an ioredis client (with `call`) or a connected node-redis client (with `sendCommand`).',
   );
 }
 
-/** `promise`, or a rejection after `ms`. */
-export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
-}
+/** `promise`, or a rejection once Redis has not answered within `ms`. */
+export const redisTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> =>
+  withTimeout(promise, ms, () => new Error(`Redis did not answer within ${ms} ms`));
 
 interface Listener {
   on(event: string, listener: (...args: never[]) => void): unknown;
@@ -464,25 +475,19 @@ export function redisStore(options: RedisStoreOptions): RedisSessionStore {
   }
   const rawCommand = toRedisCommand(options.client);
   const prefix = options.prefix ?? 'vmpro:';
-  if (typeof prefix !== 'string') throw new VmproError('VMPRO_CONFIG_INVALID', '`prefix` must be a string.');
+  if (typeof prefix !== 'string') throw configError('prefix', 'must be a string.');
   const timeoutMs = options.commandTimeoutMs ?? 2000;
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-    throw new VmproError(
-      'VMPRO_CONFIG_INVALID',
-      '`commandTimeoutMs` must be a positive number of milliseconds.',
-    );
+    throw configError('commandTimeoutMs', 'must be a positive number of milliseconds.');
   }
   const maxEntries = options.localCacheMaxEntries ?? 10_000;
   const heartbeatMs = options.heartbeatMs ?? 5000;
   if (!Number.isInteger(maxEntries) || maxEntries < 1 || !Number.isFinite(heartbeatMs) || heartbeatMs < 10) {
-    throw new VmproError(
-      'VMPRO_CONFIG_INVALID',
-      '`localCacheMaxEntries` must be a positive integer and `heartbeatMs` at least 10.',
-    );
+    throw configError('localCacheMaxEntries', 'must be a positive integer and `heartbeatMs` at least 10.');
   }
   const log = options.logger ?? silentLogger;
   const channel = `${prefix}inv`;
-  const command: Command = (args) => withTimeout(rawCommand(args), timeoutMs);
+  const command: Command = (args) => redisTimeout(rawCommand(args), timeoutMs);
 
   const runScript = async (s: Script, keys: string[], args: string[]): Promise<unknown> => {
     const tail = [String(keys.length), ...keys, ...args];
@@ -631,9 +636,6 @@ export function redisStore(options: RedisStoreOptions): RedisSessionStore {
       }
       return record;
     },
-    peek(key) {
-      return cache?.read(key);
-    },
     async create(key, record, ttlMs) {
       const sealed = await seal(key, record, ttlMs);
       await op('write', () => write(key, record, sealed, ttlMs));
@@ -658,16 +660,14 @@ export function redisStore(options: RedisStoreOptions): RedisSessionStore {
     async lock(key, ttlMs): Promise<StoreLock | null> {
       const lockKey = `${prefix}lock:${key}`;
       const owner = randomBytes(16).toString('base64url');
-      const reply = await op('lock', () =>
-        command(['SET', lockKey, owner, 'NX', 'PX', String(Math.max(1, Math.ceil(ttlMs)))]),
-      );
-      if (reply === null || reply === undefined) return null;
+      if (!(await op('lock', () => setOnce(command, lockKey, ttlMs, owner)))) return null;
       return {
         async release() {
           await op('unlock', () => runScript(RELEASE, [lockKey], [owner]));
         },
       };
     },
+    claim: (name, ttlMs) => op('claim', () => setOnce(command, `${prefix}claim:${name}`, ttlMs)),
     useSecrets,
     async close() {
       cache?.close();

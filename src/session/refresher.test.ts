@@ -28,10 +28,13 @@ function recordingLogger() {
 }
 
 /**
- * A session whose access token expires in 10 s (inside the 30 s margin) on a memory store,
+ * A session whose access token expired a second ago (requests wait for its refresh) on a memory store,
  * and a refresh that takes 20 ms like a real token endpoint.
  */
-async function setup(options: Partial<SessionManagerOptions> & { store?: SessionStore } = {}) {
+async function setup(
+  options: Partial<SessionManagerOptions> & { store?: SessionStore; accessTokenAgeMs?: number } = {},
+) {
+  const { accessTokenAgeMs = 301_000, ...managerOptions } = options;
   const c = clock();
   const store = flakyStore(options.store ?? memoryStore({ now: c.now }));
   const refresh = vi.fn<Refresh>(async () => {
@@ -45,7 +48,7 @@ async function setup(options: Partial<SessionManagerOptions> & { store?: Session
       secure: true,
       refresh,
       now: c.now,
-      ...options,
+      ...managerOptions,
       ...extra,
     });
     managers.push(manager);
@@ -53,7 +56,7 @@ async function setup(options: Partial<SessionManagerOptions> & { store?: Session
   };
   const manager = make();
   const browser = new Browser();
-  const initial = makeTokens(c.now() - 290_000);
+  const initial = makeTokens(c.now() - accessTokenAgeMs);
   const created = await manager.create(browser.request(), {
     tokens: initial,
     user: { sub: 'user-1' },
@@ -102,7 +105,7 @@ describe('the refresher: when it refreshes', () => {
     expect(refresh).not.toHaveBeenCalled();
     c.advance(1_000);
     await manager.freshTokens(browserJar(), record);
-    expect(refresh).toHaveBeenCalledTimes(1);
+    await vi.waitFor(() => expect(refresh).toHaveBeenCalledTimes(1));
   });
 
   it('saves the new tokens with the next version before returning them', async () => {
@@ -126,6 +129,67 @@ describe('the refresher: when it refreshes', () => {
     // The returned record is fresh: no second refresh.
     expect(await manager.freshSession(jar, next)).toBe(next);
     expect(refresh).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('the refresher: ahead of expiry', () => {
+  it('inside the margin answers at once with the valid token and refreshes once in the background', async () => {
+    const { manager, browser, refresh, initial, stored } = await setup({ accessTokenAgeMs: 290_000 });
+    let release: () => void = () => {};
+    refresh.mockImplementationOnce(async () => {
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      return makeTokens(Date.now());
+    });
+    const requests = Array.from({ length: 20 }, async () => {
+      const jar = browser.request();
+      return manager.freshTokens(jar, (await manager.load(jar))!);
+    });
+    // Every request is answered while the refresh is still waiting for the login server.
+    for (const tokens of await Promise.all(requests)) expect(tokens.accessToken).toBe(initial.accessToken);
+    await vi.waitFor(() => expect(refresh).toHaveBeenCalledTimes(1));
+    release();
+    await vi.waitFor(async () => expect((await stored())?.tokens.accessToken).not.toBe(initial.accessToken));
+    // The next request gets the new tokens from the store, without another refresh.
+    const jar = browser.request();
+    const next = await manager.freshTokens(jar, (await manager.load(jar))!);
+    expect(next.accessToken).toBe((await stored())?.tokens.accessToken);
+    expect(refresh).toHaveBeenCalledTimes(1);
+  });
+
+  it('a request whose token expires while the background refresh runs waits for that same refresh', async () => {
+    const { manager, browser, refresh, c } = await setup({ accessTokenAgeMs: 290_000 });
+    let release: () => void = () => {};
+    refresh.mockImplementationOnce(async () => {
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      return makeTokens(c.now());
+    });
+    const first = browser.request();
+    await manager.freshTokens(first, (await manager.load(first))!);
+    c.advance(11_000); // now expired
+    const later = browser.request();
+    const waiting = manager.freshTokens(later, (await manager.load(later))!);
+    await vi.waitFor(() => expect(refresh).toHaveBeenCalledTimes(1));
+    release();
+    const tokens = await waiting;
+    expect(refresh).toHaveBeenCalledTimes(1);
+    expect(tokens.accessTokenExpiresAt).toBeGreaterThan(c.now());
+  });
+
+  it('a background refresh that fails is logged, and nothing is lost', async () => {
+    const { logger, lines } = recordingLogger();
+    const { browser, refresh, make, stored } = await setup({ accessTokenAgeMs: 290_000 });
+    const manager = make({ logger });
+    refresh.mockRejectedValueOnce(new VmproError('VMPRO_TOKEN_ERROR', 'refused'));
+    const jar = browser.request();
+    await manager.freshTokens(jar, (await manager.load(jar))!);
+    await vi.waitFor(() =>
+      expect(lines.some((l) => l.level === 'warn' && l.message.includes('refreshing ahead'))).toBe(true),
+    );
+    expect(await stored()).not.toBeNull();
   });
 });
 
@@ -284,15 +348,45 @@ describe('the refresher: failure policy', () => {
 
   it('a temporary failure while the access token is still valid returns that token and keeps the session', async () => {
     const { logger, lines } = recordingLogger();
-    const { browser, refresh, initial, make } = await setup();
+    const { browser, refresh, initial, make, c } = await setup({ accessTokenAgeMs: 290_000 });
     const manager = make({ logger });
     refresh.mockRejectedValueOnce(unavailable());
     const jar = browser.request();
     const tokens = await manager.freshTokens(jar, (await manager.load(jar))!);
     expect(tokens.accessToken).toBe(initial.accessToken);
+    await vi.waitFor(() => expect(lines.filter((l) => l.level === 'warn')).toHaveLength(1));
     expect(refresh).toHaveBeenCalledTimes(1);
     expect(jar.untouched).toBe(true);
-    expect(lines.filter((l) => l.level === 'warn')).toHaveLength(1);
+    // The same failure once the access token has expired: the request waits, and is told to retry.
+    c.advance(11_000);
+    refresh.mockRejectedValueOnce(unavailable());
+    const later = browser.request();
+    const error = await errorOf(manager.freshTokens(later, (await manager.load(later))!));
+    expect(error).toMatchObject({ code: 'VMPRO_UPSTREAM_UNAVAILABLE', retryable: true });
+    expect(await manager.load(browser.request())).not.toBeNull();
+  });
+
+  it('an answer that is no token response (an HTML page with 200) is temporary: the valid access token is served', async () => {
+    const { manager, browser, refresh, initial, c, stored } = await setup({ accessTokenAgeMs: 290_000 });
+    const garbled = () =>
+      new VmproError(
+        'VMPRO_TOKEN_RESPONSE_INVALID',
+        "The token refresh failed: the login server's answer is not a valid token response (HTTP 200).",
+      );
+    refresh.mockRejectedValueOnce(garbled());
+    const jar = browser.request();
+    const tokens = await manager.freshTokens(jar, (await manager.load(jar))!);
+    expect(tokens.accessToken).toBe(initial.accessToken);
+    expect(jar.untouched).toBe(true);
+    await vi.waitFor(() => expect(refresh).toHaveBeenCalledTimes(1));
+    await sleep(10); // the background flight settles
+    // Once the access token has expired, the same answer is a retryable error; the session is kept.
+    c.advance(20_000);
+    refresh.mockRejectedValueOnce(garbled());
+    const later = browser.request();
+    const error = await errorOf(manager.freshTokens(later, (await manager.load(later))!));
+    expect(error).toMatchObject({ code: 'VMPRO_UPSTREAM_UNAVAILABLE', retryable: true, retryAfter: 5 });
+    expect(await stored()).not.toBeNull();
   });
 
   it('a forced refresh that fails temporarily does not hand back the token the API refused', async () => {

@@ -1,8 +1,9 @@
 import { createCipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import fc from 'fast-check';
 import { CompactEncrypt, compactDecrypt, decodeProtectedHeader } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { isVmproError } from '../errors.js';
-import { sealJson, unsealJson } from './seal.js';
+import { decodeBase64url, sealJson, unsealJson } from './seal.js';
 import { clock, OLD_SECRET, SECRET } from './test-support.js';
 
 const payload = { state: 'abc', nested: { n: 1, list: [1, 'two', null] } };
@@ -69,6 +70,34 @@ describe('sealJson / unsealJson', () => {
     for (const index of [0, 2, 3, 4]) {
       const altered = parts.map((part, i) => (i === index ? flip(part) : part)).join('.');
       expect(await unsealJson([SECRET], altered, { purpose: 'session' })).toBeNull();
+    }
+  });
+
+  it('refuses every other spelling of a seal: characters outside base64url, the standard alphabet, padding, spare bits', async () => {
+    // Found by test/reliability/fuzz.test.ts: Node's base64url decoder skips such characters,
+    // so `vmpro.0=ab!cd…` opened to the same session as `vmpro.0=abcd…`.
+    const sealed = await sealJson([SECRET], payload, { purpose: 'session', maxAgeSec: 60 });
+    const parts = sealed.split('.');
+    const variant = (index: number, change: (part: string) => string) =>
+      parts.map((part, i) => (i === index ? change(part) : part)).join('.');
+    /** The tag's last character with its spare bits set: the same 16 bytes to a lenient decoder. */
+    const spareBits = (tag: string) => {
+      const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+      return tag.slice(0, -1) + alphabet[alphabet.indexOf(tag.at(-1)!) | 0b11]!;
+    };
+    const variants = [
+      variant(3, (c) => `${c.slice(0, 10)}!${c.slice(10)}`),
+      variant(3, (c) => `${c.slice(0, 10)} ${c.slice(10)}`),
+      variant(2, (iv) => `${iv}$`),
+      variant(4, (tag) => `${tag}=`),
+      variant(2, (iv) => `${iv}A`), // 17 characters: a lone last character is dropped
+      variant(4, spareBits),
+      variant(3, (c) => (/[-_]/.test(c) ? c.replace(/-/g, '+').replace(/_/g, '/') : `${c}+`)),
+    ];
+    expect(await unsealJson([SECRET], sealed, { purpose: 'session' })).toEqual(payload);
+    for (const v of variants) {
+      expect(v).not.toBe(sealed);
+      expect(await unsealJson([SECRET], v, { purpose: 'session' })).toBeNull();
     }
   });
 
@@ -142,5 +171,35 @@ describe('sealJson / unsealJson', () => {
     expect(isVmproError(error, 'VMPRO_CONFIG_INVALID')).toBe(true);
     expect(error.message).toContain('secrets[0]');
     expect(error.message).not.toContain('short');
+  });
+});
+
+describe('decodeBase64url', () => {
+  it('accepts exactly the canonical spelling of some bytes', () => {
+    const reference = (text: string) => {
+      const bytes = Buffer.from(text, 'base64url');
+      return bytes.toString('base64url') === text ? bytes : null;
+    };
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+        expect(decodeBase64url(Buffer.from(bytes).toString('base64url'))).toEqual(Buffer.from(bytes));
+      }),
+    );
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string({ unit: fc.constantFrom(...'AQgw_-+/=!. %Zz09'), maxLength: 24 }),
+          fc.string({ unit: 'binary', maxLength: 24 }),
+        ),
+        (text) => {
+          expect(decodeBase64url(text)).toEqual(reference(text));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+    // What Node's decoder alone lets through, each the same bytes as "AAAA" or "AAA":
+    for (const lenient of ['AA!AA', 'AAAA=', 'AAAAA', 'AAB', '\u0141AAA', 'AA AA']) {
+      expect(decodeBase64url(lenient)).toBeNull();
+    }
   });
 });

@@ -151,6 +151,7 @@ export function flakyStore(inner: SessionStore): SessionStore & { down: boolean;
     keysBySid: guard('keysBySid', inner.keysBySid.bind(inner)),
     keysBySub: guard('keysBySub', inner.keysBySub.bind(inner)),
     lock: guard('lock', inner.lock.bind(inner)),
+    ...(inner.claim ? { claim: guard('claim', inner.claim.bind(inner)) } : {}),
     close: async () => inner.close?.(),
   });
 }

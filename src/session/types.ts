@@ -5,7 +5,7 @@
 import type { Logger } from '../logger.js';
 import type { TokenSet } from '../oidc/types.js';
 import type { TokenSource } from '../token-source.js';
-import type { LogoutList } from './logout-list.js';
+import type { BackendContext, SessionBackend } from './backend.js';
 
 /** Who is logged in (from the validated ID token). */
 export interface SessionUser {
@@ -99,10 +99,11 @@ export interface SessionStore {
   /** A cross-process lock: `null` when someone else holds it. */
   lock(key: string, ttlMs: number): Promise<StoreLock | null>;
   /**
-   * Optional: the record if this process holds a copy it may use without I/O (shared and
-   * frozen, like `get`'s); `undefined` when only `get` can tell.
+   * Optional, for single-use login transactions across instances: records `name` as used for
+   * `ttlMs` and answers `true` the first time, `false` while it is already recorded (atomic, like
+   * Redis `SET NX`). Without it a transaction is single-use within each process only.
    */
-  peek?(key: string): SessionRecord | undefined;
+  claim?(name: string, ttlMs: number): Promise<boolean>;
   /**
    * Called by `createSessionManager` with its session secrets, for stores that encrypt records
    * at rest (the Redis store). Throws `VMPRO_CONFIG_INVALID` when the store already uses others.
@@ -111,19 +112,20 @@ export interface SessionStore {
   close?(): Promise<void>;
 }
 
-/** Marks "keep the whole session in an encrypted cookie"; see `cookieStore()`. */
-export interface CookieStoreMarker {
-  readonly kind: 'cookie';
-  /** Bytes per cookie, name included. */
-  readonly maxChunkSize: number;
-  /** Where back-channel logouts are remembered (default: this process only). */
-  readonly logouts?: LogoutList;
+/**
+ * A place for sessions that is not a `SessionStore`: the encrypted cookie (`cookieStore()`).
+ * The session manager asks it for its backend once, with the manager's configuration.
+ */
+export interface SessionBackendSource {
+  readonly kind: string;
+  /** @internal Called once by `createSessionManager`. */
+  createBackend(context: BackendContext): SessionBackend;
 }
 
 /** Options of `createSessionManager`. */
 export interface SessionManagerOptions {
-  /** Where sessions live; default `memoryStore()`. */
-  store?: SessionStore | CookieStoreMarker;
+  /** Where sessions live: `memoryStore()` (the default), `redisStore({ client })`, your own `SessionStore`, or `cookieStore()`. */
+  store?: SessionStore | SessionBackendSource;
   /** Each ≥ 32 characters; the first encrypts/signs, all decrypt (rotation). */
   secrets: string[];
   /** Secure cookies with the `__Host-` prefix; false only for plain-http loopback development. */
@@ -155,12 +157,6 @@ export interface SessionManager {
    * `VMPRO_STORE_UNAVAILABLE` on a store outage, and then leaves the cookies alone.
    */
   load(jar: CookieJar): Promise<SessionRecord | null>;
-  /**
-   * The session, synchronously, when the store has it in this process (memory store, Redis's
-   * local cache) and it needs no bookkeeping write; `undefined` otherwise — then use `load()`,
-   * which also handles every other case. Never changes cookies.
-   */
-  loadCached(jar: CookieJar): SessionRecord | undefined;
   /** Always a new id; destroys the session the jar carried before (no fixation, no mixing of users). */
   create(
     jar: CookieJar,
@@ -170,8 +166,9 @@ export interface SessionManager {
   destroy(jar: CookieJar): Promise<SessionRecord | null>;
   /**
    * The session with a valid access token: `record` itself while its access token is outside
-   * the refresh margin, else the record as stored after the refresh — refreshed once per session
-   * even under concurrency and across instances. Records are read-only and never changed in
+   * the refresh margin; inside the margin `record` too, while a refresh runs in the background;
+   * once the access token has expired (or with `forceRefresh`), the record as stored after the
+   * refresh — refreshed once per session even under concurrency and across instances. Records are read-only and never changed in
    * place: keep the returned one for the next call.
    */
   freshSession(
@@ -187,6 +184,14 @@ export interface SessionManager {
   ): Promise<TokenSet>;
   /** `getAccessToken({ forceRefresh })` → `freshTokens(...).accessToken`. */
   tokenSource(jar: CookieJar, record: SessionRecord): TokenSource;
+  /**
+   * Marks the login transaction `name` (a hash, never the raw `state`) as used for `ttlMs`:
+   * `true` for the first caller, `false` for every later one — in this process at once (no I/O),
+   * and across instances through the store (`SessionStore.claim`; with the cookie store, the
+   * logout list's). Call it before redeeming the authorization code. Throws
+   * `VMPRO_STORE_UNAVAILABLE` when the store cannot tell (the transaction stays unused).
+   */
+  claimOnce(name: string, ttlMs: number): Promise<boolean>;
   /** Back-channel logout: ends every session of the `sid` (else of the `sub`); returns how many. */
   endSessions(filter: { sid?: string; sub?: string }): Promise<number>;
   close(): Promise<void>;

@@ -1,11 +1,11 @@
 /**
  * The demo app's `GET /me` over real sockets, per session store. Its body is made once per
- * session record and reused while the record lives (src/demo/app.ts): these tests check that it
+ * session record and reused while the record lives (packages/cli/src/demo/app.ts): these tests check that it
  * always describes the session presented, in its current state — never another user's, and
  * never the tokens from before a refresh.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningDemo, startDemo } from '../../src/demo/server.js';
+import { type RunningDemo, startDemo } from '../../packages/cli/src/demo/server.js';
 import { DEMO_USERS } from '../../src/emulator/index.js';
 import { signIn, TestBrowser } from '../support/browser.js';
 

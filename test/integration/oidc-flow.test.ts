@@ -4,15 +4,10 @@
  * certified OpenID provider, mounted with Keycloak's paths).
  */
 
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startEmulator } from '../../src/emulator/index.js';
 import { isVmproError } from '../../src/errors.js';
-import {
-  clearDiscoveryCache,
-  createOidcClient,
-  createServiceAccount,
-  type OidcClientOptions,
-} from '../../src/index.js';
+import { createOidcClient, createServiceAccount, type OidcClientOptions } from '../../src/index.js';
 import { CookieJar, type Credentials, driveLogin } from '../support/login-driver.js';
 import { startOidcProvider } from '../support/oidc-provider.js';
 
@@ -76,10 +71,6 @@ describe.each(targets)('sign-in against $name over real sockets', (target) => {
   afterAll(async () => {
     await env?.close();
   });
-  beforeEach(() => {
-    clearDiscoveryCache();
-  });
-
   function options(extra: Partial<OidcClientOptions> = {}): OidcClientOptions {
     return {
       apiBase: env.apiBase,
@@ -185,7 +176,6 @@ describe('password grant against the emulator (movingimage "anonymous" client)',
   });
 
   test('logs in with user name and password and refreshes through the service account', async () => {
-    clearDiscoveryCache();
     const client = await createOidcClient({ apiBase: emulator.apiBase, clientId: 'anonymous' });
     const tokens = await client.passwordGrant('demo', 'demo');
     expect(tokens.claims?.preferred_username).toBe('demo');
@@ -201,7 +191,6 @@ describe('password grant against the emulator (movingimage "anonymous" client)',
   });
 
   test('refuses a wrong password', async () => {
-    clearDiscoveryCache();
     const client = await createOidcClient({ apiBase: emulator.apiBase, clientId: 'anonymous' });
     const err = await client.passwordGrant('demo', 'wrong').catch((e: unknown) => e);
     expect(isVmproError(err, 'VMPRO_TOKEN_ERROR')).toBe(true);

@@ -7,9 +7,9 @@ import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import express from 'express';
 import Fastify from 'fastify';
+import { createDemoApp } from '../../packages/cli/src/demo/app.js';
 import { vmproExpress } from '../../src/adapters/express.js';
 import { vmproFastify } from '../../src/adapters/fastify.js';
-import { createDemoApp } from '../../src/demo/app.js';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import { createVmproAuth, type VmproAuth, type VmproAuthOptions } from '../../src/http/index.js';
 

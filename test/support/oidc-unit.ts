@@ -6,12 +6,7 @@
 import { expect } from 'vitest';
 import type { VmproError, VmproErrorCode } from '../../src/errors.js';
 import type { Logger } from '../../src/logger.js';
-import {
-  clearDiscoveryCache,
-  createOidcClient,
-  type OidcClient,
-  type OidcClientOptions,
-} from '../../src/oidc/index.js';
+import { createOidcClient, type OidcClient, type OidcClientOptions } from '../../src/oidc/index.js';
 import type { TokenSet } from '../../src/oidc/types.js';
 import {
   CLIENT_ID,
@@ -43,7 +38,6 @@ export async function setup(
     beforeClient?: (server: FakeLoginServer) => void;
   } = {},
 ) {
-  clearDiscoveryCache();
   const server = await createFakeLoginServer(options.server);
   options.beforeClient?.(server);
   const logger = recordingLogger();

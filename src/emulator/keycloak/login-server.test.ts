@@ -633,6 +633,29 @@ function passwordLikeClient(
 
 // ---- refresh and password grants ----------------------------------------------------------
 
+describe('two sign-ins at once in one SSO session (two tabs)', () => {
+  it('gives each code the ID token nonce of its own authorization request, and each refresh its own', async () => {
+    const browser = new Browser();
+    // Tab 1 shows the login form; tab 2 is sent to the same form meanwhile (nothing signed in yet).
+    const page1 = await browser.get(authUrl(emulator, { state: 'tab-1', nonce: 'nonce-1' }));
+    const page2 = await browser.get(authUrl(emulator, { state: 'tab-2', nonce: 'nonce-2' }));
+    const form1 = loginForm(await page1.text());
+    const form2 = loginForm(await page2.text());
+    const cb2 = callbackParams(
+      await browser.post(form2.action, { login_id: form2.loginId, username: 'demo', password: 'demo' }),
+    );
+    const cb1 = callbackParams(
+      await browser.post(form1.action, { login_id: form1.loginId, username: 'demo', password: 'demo' }),
+    );
+    const tokens1 = (await (await exchangeCode(emulator, cb1.get('code')!)).json()) as TokenBody;
+    const tokens2 = (await (await exchangeCode(emulator, cb2.get('code')!)).json()) as TokenBody;
+    expect(decodeJwt(tokens1.id_token).nonce).toBe('nonce-1');
+    expect(decodeJwt(tokens2.id_token).nonce).toBe('nonce-2');
+    const refreshed1 = (await (await refresh(emulator, tokens1.refresh_token)).json()) as TokenBody;
+    expect(decodeJwt(refreshed1.id_token).nonce).toBe('nonce-1');
+  });
+});
+
 describe('refresh token grant', () => {
   it('rotates: every answer has new tokens, and the ID token keeps sub', async () => {
     const first = await codeFlowTokens(emulator);
@@ -772,6 +795,74 @@ describe('token faults', () => {
     expect((await slow).status).toBe(200);
     expect(order).toEqual(['fast', 'slow']);
   });
+
+  it('faults a request with the given probability, by the emulator’s dice', async () => {
+    const rolls = [0.1, 0.9, 0.29, 0.3, 0.5];
+    const dice = await emulatorWith({ random: () => rolls.shift() ?? 0.99 });
+    dice.addTokenFault({ kind: 'status', status: 503, probability: 0.3 });
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await passwordGrant(dice)).status);
+    expect(statuses).toEqual([503, 200, 503, 200, 200, 200]);
+  });
+
+  it('does not use up times on a request the probability spared, and offers it to the next fault', async () => {
+    const rolls = [0.9, 0.1, 0.9, 0.9, 0.1];
+    const dice = await emulatorWith({ random: () => rolls.shift() ?? 0.99 });
+    dice.addTokenFault({ kind: 'status', status: 503, probability: 0.5, times: 1 });
+    dice.addTokenFault({ kind: 'html', status: 502, probability: 0.5 });
+    const statuses: number[] = [];
+    // 1st: spared by the 503 (0.9), faulted by the HTML page (0.1); 2nd: spared by both;
+    // 3rd: the 503 (0.1), which is then used up.
+    for (let i = 0; i < 4; i++) statuses.push((await passwordGrant(dice)).status);
+    expect(statuses).toEqual([502, 200, 503, 200]);
+  });
+
+  it('carries out a delayed refresh whose caller hung up, unless told to drop it', async () => {
+    const strict = await emulatorWith({ strictRefreshTokenReuse: true });
+    const abandon = async (refreshToken: string) => {
+      const sent = fetch(`${strict.issuer}/protocol/openid-connect/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          refresh_token: refreshToken,
+          client_id: CLIENT,
+          client_secret: SECRET,
+        }).toString(),
+        signal: AbortSignal.timeout(100),
+      });
+      await expect(sent).rejects.toThrow();
+      await new Promise((resolve) => setTimeout(resolve, 400));
+    };
+    // complete (the default): the server spent the refresh token though nobody got the answer.
+    strict.addTokenFault({ grantType: 'refresh_token', kind: 'delay', delayMs: 250, times: 1 });
+    const first = await codeFlowTokens(strict);
+    await abandon(first.refresh_token);
+    expect(await (await refresh(strict, first.refresh_token)).json()).toMatchObject({
+      error: 'invalid_grant',
+      error_description: 'Maximum allowed refresh token reuse exceeded',
+    });
+    // drop: the refresh token is still unused.
+    strict.addTokenFault({
+      grantType: 'refresh_token',
+      kind: 'delay',
+      delayMs: 250,
+      whenAbandoned: 'drop',
+      times: 1,
+    });
+    const second = await codeFlowTokens(strict, new Browser());
+    await abandon(second.refresh_token);
+    expect((await refresh(strict, second.refresh_token)).status).toBe(200);
+  });
+
+  it('refuses a probability outside 0 to 1', async () => {
+    for (const probability of [-0.1, 1.5, Number.NaN, '0.3']) {
+      expect(() => emulator.addTokenFault({ kind: 'status', probability } as never)).toThrow(
+        /probability must be a number from 0 to 1/,
+      );
+    }
+    expect(() => emulator.addTokenFault({ kind: 'status', probability: 0 })).not.toThrow();
+  });
 });
 
 describe('counters', () => {
@@ -786,6 +877,41 @@ describe('counters', () => {
       authorizationRequests: 1,
       logins: 2,
     });
+  });
+
+  it('count refresh grants per client session, and how many were in flight at once', async () => {
+    emulator.addTokenFault({ grantType: 'refresh_token', kind: 'delay', delayMs: 300, times: 2 });
+    const tokens = await codeFlowTokens(emulator);
+    // Two at the same time (both delayed), then one alone.
+    await Promise.all([refresh(emulator, tokens.refresh_token), refresh(emulator, tokens.refresh_token)]);
+    expect((await refresh(emulator, tokens.refresh_token)).status).toBe(200);
+    const { login } = emulator.counters();
+    expect(login.maxConcurrentRefreshes).toBe(2);
+    expect(login.refreshesBySession).toEqual([
+      { sid: expect.any(String), clientId: CLIENT, requests: 3, succeeded: 3, maxConcurrent: 2 },
+    ]);
+  });
+
+  it('stop counting a refresh in flight when its caller hangs up', async () => {
+    emulator.addTokenFault({ grantType: 'refresh_token', kind: 'delay', delayMs: 2000, times: 1 });
+    const tokens = await codeFlowTokens(emulator);
+    const abandoned = fetch(`${emulator.issuer}/protocol/openid-connect/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: tokens.refresh_token,
+        client_id: CLIENT,
+        client_secret: SECRET,
+      }).toString(),
+      signal: AbortSignal.timeout(200),
+    });
+    await expect(abandoned).rejects.toThrow();
+    // Let the server see the closed connection.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await refresh(emulator, tokens.refresh_token)).status).toBe(200);
+    expect(emulator.counters().login.maxConcurrentRefreshes).toBe(1);
+    expect(emulator.counters().login.refreshesBySession[0]).toMatchObject({ requests: 2, maxConcurrent: 1 });
   });
 });
 

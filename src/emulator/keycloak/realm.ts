@@ -7,7 +7,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { JWTPayload } from 'jose';
 import { parseCookies } from './http.js';
 import type { KeyRing } from './keys.js';
-import { type IssuedToken, RealmState, type SsoSession } from './state.js';
+import { type ClientSession, type IssuedToken, RealmState, type SsoSession } from './state.js';
 import { mintLogoutToken, type TokenContext } from './tokens.js';
 import type { EmulatorClient, EmulatorUser, LoginCounters, TokenFault } from './types.js';
 
@@ -63,6 +63,8 @@ export interface LoginServerOptions {
   requirePkce?: boolean;
   /** Used to deliver back-channel logout tokens; default the global `fetch`. */
   fetch?: typeof fetch;
+  /** Numbers in [0, 1) for probabilistic faults; default `Math.random`. */
+  random?: () => number;
 }
 
 /** The options with defaults applied (a new frozen object; the caller's stays untouched). */
@@ -135,6 +137,8 @@ function zeroCounters(): LoginCounters {
     revocations: 0,
     backchannelLogoutsSent: 0,
     backchannelLogoutsFailed: 0,
+    maxConcurrentRefreshes: 0,
+    refreshesBySession: [],
   };
 }
 
@@ -163,6 +167,7 @@ export class Realm {
   readonly #origin: () => string;
   readonly #now: () => number;
   readonly #fetch: typeof fetch;
+  readonly #random: () => number;
   #lastPrune = 0;
 
   constructor(options: LoginServerOptions, users: readonly EmulatorUser[], keys: KeyRing) {
@@ -185,6 +190,10 @@ export class Realm {
     this.#origin = options.origin;
     this.#now = options.now;
     this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
+    if (options.random !== undefined && typeof options.random !== 'function') {
+      throw new TypeError('Emulator option random must be a function returning numbers in [0, 1).');
+    }
+    this.#random = options.random ?? Math.random;
   }
 
   /** The emulator clock, epoch ms. */
@@ -396,7 +405,43 @@ export class Realm {
 
   /** A deep copy of the counters. */
   counters(): LoginCounters {
-    return { ...this.#counters, tokenRequests: { ...this.#counters.tokenRequests } };
+    const refreshesBySession: LoginCounters['refreshesBySession'] = [];
+    for (const session of this.state.sessions.values()) {
+      for (const cs of session.clients.values()) {
+        const r = cs.refreshes;
+        if (r.requests === 0) continue;
+        refreshesBySession.push({
+          sid: session.id,
+          clientId: cs.clientId,
+          requests: r.requests,
+          succeeded: r.succeeded,
+          maxConcurrent: r.maxInFlight,
+        });
+      }
+    }
+    return { ...this.#counters, tokenRequests: { ...this.#counters.tokenRequests }, refreshesBySession };
+  }
+
+  /**
+   * Counts a refresh grant of `cs` as in flight until the returned function is called or
+   * `signal` fires (the caller hung up), whichever comes first.
+   */
+  refreshStarted(cs: ClientSession, signal: AbortSignal): () => void {
+    const r = cs.refreshes;
+    r.requests++;
+    r.inFlight++;
+    r.maxInFlight = Math.max(r.maxInFlight, r.inFlight);
+    this.#counters.maxConcurrentRefreshes = Math.max(this.#counters.maxConcurrentRefreshes, r.inFlight);
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      r.inFlight--;
+      signal.removeEventListener('abort', finish);
+    };
+    if (signal.aborted) finish();
+    else signal.addEventListener('abort', finish, { once: true });
+    return finish;
   }
 
   /** Queues a token fault. */
@@ -410,10 +455,12 @@ export class Realm {
     this.#faults = [];
   }
 
-  /** The first fault matching `grantType`, used up by one. */
+  /** The first fault matching `grantType` (and winning its `probability`), used up by one. */
   takeTokenFault(grantType: string | undefined): TokenFault | null {
     const entry = this.#faults.find(
-      (f) => f.fault.grantType === undefined || f.fault.grantType === grantType,
+      (f) =>
+        (f.fault.grantType === undefined || f.fault.grantType === grantType) &&
+        (f.fault.probability === undefined || this.#random() < f.fault.probability),
     );
     if (!entry) return null;
     entry.remaining--;
@@ -485,5 +532,24 @@ export function validateTokenFault(input: unknown): TokenFault {
   optionalNumber('retryAfter', 0, 86_400);
   optionalNumber('delayMs', 0, 600_000);
   optionalNumber('times', 1, Number.MAX_SAFE_INTEGER);
+  const whenAbandoned = f['whenAbandoned'];
+  if (whenAbandoned !== undefined) {
+    if (whenAbandoned !== 'complete' && whenAbandoned !== 'drop') {
+      throw new TypeError("Token fault whenAbandoned must be 'complete' or 'drop'.");
+    }
+    fault.whenAbandoned = whenAbandoned;
+  }
+  const probability = f['probability'];
+  if (probability !== undefined) {
+    if (
+      typeof probability !== 'number' ||
+      !Number.isFinite(probability) ||
+      probability < 0 ||
+      probability > 1
+    ) {
+      throw new TypeError('Token fault probability must be a number from 0 to 1.');
+    }
+    fault.probability = probability;
+  }
   return fault;
 }

@@ -18,6 +18,8 @@ export interface ClientSession {
   revoked: boolean;
   /** `nonce` of the authorization request, repeated in refreshed ID tokens. */
   nonce?: string;
+  /** What the token endpoint saw of this client session's refresh grants (for the counters). */
+  readonly refreshes: { requests: number; succeeded: number; inFlight: number; maxInFlight: number };
 }
 
 /** A user's single sign-on session; its id is both `session_state` and `sid`. */
@@ -117,7 +119,13 @@ export class RealmState {
       if (nonce !== undefined) existing.nonce = nonce;
       return existing;
     }
-    const created: ClientSession = { clientId, session, revoked: false, ...(nonce ? { nonce } : {}) };
+    const created: ClientSession = {
+      clientId,
+      session,
+      revoked: false,
+      refreshes: { requests: 0, succeeded: 0, inFlight: 0, maxInFlight: 0 },
+      ...(nonce ? { nonce } : {}),
+    };
     session.clients.set(clientId, created);
     return created;
   }

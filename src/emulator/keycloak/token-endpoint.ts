@@ -129,7 +129,7 @@ async function authorizationCodeGrant(realm: Realm, client: EmulatorClient, form
   const cs = code.clientSession;
   if (cs.revoked || !realm.sessionAlive(cs.session)) return oauthError('invalid_grant', 'Session not active');
   cs.session.lastActivity = realm.now();
-  return jsonNoStore(await mintTokenResponse(realm.tokenContext(), cs, grantedScope(req.scope)));
+  return jsonNoStore(await mintTokenResponse(realm.tokenContext(), cs, grantedScope(req.scope), req.nonce));
 }
 
 async function refreshTokenGrant(realm: Realm, client: EmulatorClient, form: URLSearchParams) {
@@ -153,8 +153,10 @@ async function refreshTokenGrant(realm: Realm, client: EmulatorClient, form: URL
   }
   record.uses++;
   cs.session.lastActivity = realm.now();
+  cs.refreshes.succeeded++;
   const scope = typeof payload['scope'] === 'string' ? payload['scope'] : grantedScope('openid');
-  return jsonNoStore(await mintTokenResponse(realm.tokenContext(), cs, scope));
+  const nonce = typeof payload['nonce'] === 'string' ? payload['nonce'] : undefined;
+  return jsonNoStore(await mintTokenResponse(realm.tokenContext(), cs, scope, nonce));
 }
 
 async function passwordGrant(realm: Realm, client: EmulatorClient, form: URLSearchParams) {
@@ -218,12 +220,30 @@ async function tokenEndpointInner(realm: Realm, request: Request): Promise<Respo
   const grantType = 'form' in read ? (read.form.get('grant_type') ?? undefined) : undefined;
   if (grantType !== undefined && GRANTS.has(grantType))
     realm.count.tokenRequests[grantType as EmulatorGrantType]++;
+  // Refresh grants count per client session as in flight from here, faulted ones included.
+  const refreshToken =
+    grantType === 'refresh_token' && 'form' in read ? read.form.get('refresh_token') : null;
+  const known = refreshToken ? await realm.checkRefreshToken(refreshToken, true) : null;
+  const finished = known?.ok ? realm.refreshStarted(known.record.clientSession, request.signal) : undefined;
+  try {
+    return await answerTokenRequest(realm, request, read, grantType);
+  } finally {
+    finished?.();
+  }
+}
 
+async function answerTokenRequest(
+  realm: Realm,
+  request: Request,
+  read: FormResult,
+  grantType: string | undefined,
+): Promise<Response> {
   const fault = realm.takeTokenFault(grantType);
   if (fault) {
     const injected = faultResponse(fault);
     if (injected) return injected;
     await sleep(fault.delayMs ?? 1000);
+    if (fault.whenAbandoned === 'drop' && request.signal.aborted) return Response.error();
   }
   if ('error' in read) return read.error;
   const { form } = read;

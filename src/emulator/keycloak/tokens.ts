@@ -58,6 +58,12 @@ export async function mintTokenResponse(
   ctx: TokenContext,
   clientSession: ClientSession,
   scope: string,
+  /**
+   * The `nonce` of the authorization request these tokens answer (a code carries its own, so two
+   * tabs signing in at once in one SSO session each get theirs); refreshes repeat the refresh
+   * token's.
+   */
+  nonce: string | undefined = clientSession.nonce,
 ): Promise<Record<string, unknown>> {
   const session = clientSession.session;
   const iat = Math.floor(ctx.now() / 1000);
@@ -105,7 +111,7 @@ export async function mintTokenResponse(
     aud: ctx.issuer,
     typ: 'Refresh',
     scope,
-    ...(clientSession.nonce !== undefined ? { nonce: clientSession.nonce } : {}),
+    ...(nonce !== undefined ? { nonce } : {}),
   });
   ctx.remember(refreshJti, {
     kind: 'refresh',
@@ -126,7 +132,7 @@ export async function mintTokenResponse(
       typ: 'ID',
       acr: '1',
       at_hash: atHash(accessToken),
-      ...(clientSession.nonce !== undefined ? { nonce: clientSession.nonce } : {}),
+      ...(nonce !== undefined ? { nonce } : {}),
       ...profileClaims(session),
     });
   }

@@ -63,8 +63,21 @@ export interface TokenFault {
   /** Seconds, sent as `Retry-After`. */
   retryAfter?: number;
   delayMs?: number;
+  /**
+   * `delay` only: a request whose caller hangs up during the delay is, with `complete` (the
+   * default), still carried out, like a slow Keycloak does (a refresh then rotates the refresh
+   * token, and with strict reuse the login ends at its next refresh); with `drop` it is dropped
+   * unprocessed, like a stalled server behind a proxy that gives up with the caller.
+   */
+  whenAbandoned?: 'complete' | 'drop';
   /** How many matching requests the fault applies to; unlimited when absent. */
   times?: number;
+  /**
+   * The chance (0 to 1) that a matching request gets this fault; every one when absent. A request
+   * the fault spares does not use up `times` and is offered to the next fault, then answered
+   * normally. The dice are the emulator's `random` option (a seeded one makes runs repeatable).
+   */
+  probability?: number;
 }
 
 /** What the login server has seen since the start (or the last reset). */
@@ -83,4 +96,24 @@ export interface LoginCounters {
   backchannelLogoutsSent: number;
   /** Back-channel logout deliveries that failed (network error, timeout or non-2xx). */
   backchannelLogoutsFailed: number;
+  /**
+   * The most `refresh_token` grants for one client session that were in flight at the same time
+   * (faulted ones included). A request stops counting when it is answered or its caller hangs up.
+   */
+  maxConcurrentRefreshes: number;
+  /** `refresh_token` grants per client session the server still knows (one entry per session that refreshed). */
+  refreshesBySession: RefreshSessionCounters[];
+}
+
+/** The `refresh_token` grants of one client session (a user's sign-in at one client). */
+export interface RefreshSessionCounters {
+  /** The SSO session (`sid`, `session_state`). */
+  sid: string;
+  clientId: string;
+  /** Refresh grants received with a refresh token of this client session (faulted ones included). */
+  requests: number;
+  /** Of those, answered with new tokens. */
+  succeeded: number;
+  /** The most of them in flight at the same time. */
+  maxConcurrent: number;
 }

@@ -1,0 +1,334 @@
+/** `vmpro doctor` against a real emulator, a dead port and broken settings. */
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type RunningEmulator, startEmulator } from 'vmpro-connect/emulator';
+import { type DoctorOptions, doctor } from './commands/doctor.js';
+import type { CliContext } from './context.js';
+import { credentialsPath, writeCredentials } from './credentials.js';
+
+let emulator: RunningEmulator;
+let home: string;
+const SECRET = 'a-session-secret-of-at-least-32-characters';
+
+beforeAll(async () => {
+  emulator = await startEmulator({ port: 0 });
+});
+afterAll(async () => {
+  await emulator.close();
+});
+beforeEach(async () => {
+  home = await mkdtemp(join(tmpdir(), 'vmpro-doctor-'));
+});
+afterEach(async () => {
+  await rm(home, { recursive: true, force: true });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function runDoctor(
+  env: Record<string, string>,
+  options: DoctorOptions = {},
+  extra: Partial<CliContext> = {},
+) {
+  let out = '';
+  const ctx: CliContext = {
+    env: { VMPRO_HOME: home, VMPRO_API_BASE: emulator.apiBase, VMPRO_SESSION_SECRET: SECRET, ...env },
+    stdout: { write: (s: string) => (out += s) },
+    stderr: { write: (s: string) => (out += s) },
+    ...extra,
+  };
+  const code = await doctor(options, ctx);
+  const lines = out.split('\n');
+  /** The line of the check whose title contains `text`, and the fix line after it. */
+  const line = (text: string) => {
+    const i = lines.findIndex((l) => /^[✔✘!–] /.test(l) && l.includes(text));
+    return { line: lines[i] ?? '', fix: lines[i + 1]?.startsWith('    fix: ') ? lines[i + 1] : undefined };
+  };
+  return { code, out, line };
+}
+
+describe('vmpro doctor', () => {
+  it('passes every check against the emulator', async () => {
+    const { code, out } = await runDoctor({});
+    const checks = out.split('\n').filter((l) => /^[✔✘!–] /.test(l));
+    expect(checks.length).toBeGreaterThanOrEqual(12);
+    expect(checks.filter((l) => !l.startsWith('✔'))).toEqual([]);
+    expect(out).toContain("✔ WebFinger in movingimage's form");
+    expect(out).toContain(`✔ Issuer ${emulator.issuer}`);
+    expect(out).toContain('✔ PKCE with S256 supported');
+    expect(out).toContain('All checks passed.');
+    expect(code).toBe(0);
+  });
+
+  it('fails with a fix when the API base does not answer', async () => {
+    const port = await freePort();
+    const { code, line } = await runDoctor({ VMPRO_API_BASE: `http://127.0.0.1:${port}` });
+    const webfinger = line('WebFinger');
+    expect(webfinger.line).toMatch(
+      /^✘ WebFinger at http:\/\/127\.0\.0\.1:\d+\/\.well-known\/webfinger\?.* cannot be reached: ECONNREFUSED/,
+    );
+    expect(webfinger.fix).toMatch(/VMPRO_API_BASE/);
+    expect(line('OpenID configuration').line).toMatch(/^– /);
+    expect(code).toBe(1);
+  });
+
+  it('refuses a plain-http API base that is not loopback', async () => {
+    const { code, line } = await runDoctor({ VMPRO_API_BASE: 'http://api.example.com' });
+    expect(line('API base').line).toMatch(/^✘ .*plain http/);
+    expect(line('API base').fix).toMatch(/https/);
+    expect(code).toBe(1);
+  });
+
+  it('fails the issuer check when the configured issuer differs from the announced one', async () => {
+    const { code, line } = await runDoctor({}, { issuer: `${emulator.issuer}/` });
+    const issuer = line('names the issuer');
+    expect(issuer.line).toMatch(/^✘ The OpenID configuration names the issuer/);
+    expect(issuer.fix).toMatch(/frontendUrl|misspelled/);
+    expect(code).toBe(1);
+  });
+
+  it("fails the clock check when this machine's clock is 2 minutes off", async () => {
+    const { code, line } = await runDoctor({}, {}, { now: () => Date.now() + 120_000 });
+    const login = line("The login server's clock");
+    expect(login.line).toMatch(
+      /^✘ The login server's clock \(http:\/\/127\.0\.0\.1:\d+\) is 1[12]\d s behind this machine's \(±\d s\): beyond the 60 s clock tolerance, so its tokens look 1[12]\d s old on arrival and are refused as expired once that passes their lifetime$/,
+    );
+    expect(login.fix).toContain('sudo timedatectl set-ntp true');
+    expect(code).toBe(1);
+  });
+
+  it('fails on a session secret shorter than 32 characters', async () => {
+    const { code, line } = await runDoctor({ VMPRO_SESSION_SECRET: 'short' });
+    expect(line('VMPRO_SESSION_SECRET').line).toMatch(/^✘ /);
+    expect(line('VMPRO_SESSION_SECRET').fix).toContain('openssl rand -base64 32');
+    expect(code).toBe(1);
+  });
+
+  it('only warns when no session secret is set', async () => {
+    const { code, line } = await runDoctor({ VMPRO_SESSION_SECRET: '' });
+    expect(line('VMPRO_SESSION_SECRET').line).toMatch(/^! /);
+    expect(code).toBe(0);
+  });
+
+  it('fails on a session store it does not understand', async () => {
+    const { code, line } = await runDoctor({ VMPRO_SESSION_STORE: 'mysql://x' });
+    expect(line('VMPRO_SESSION_STORE').line).toMatch(/^✘ /);
+    expect(line('VMPRO_SESSION_STORE').fix).toContain('redis://');
+    expect(code).toBe(1);
+  });
+
+  it('fails when the Redis store does not answer', async () => {
+    const port = await freePort();
+    const { code, line } = await runDoctor({ VMPRO_SESSION_STORE: `redis://:pw@127.0.0.1:${port}` });
+    const redis = line('Redis at');
+    expect(redis.line).toMatch(/^✘ Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+ does not answer/);
+    expect(redis.line).not.toContain(':pw@');
+    expect(redis.fix).toContain('Start Redis');
+    expect(code).toBe(1);
+  });
+
+  it('fails when VMPRO_CLIENT_SECRET is set without VMPRO_CLIENT_ID', async () => {
+    const { code, line } = await runDoctor({ VMPRO_CLIENT_SECRET: 'x' });
+    expect(line('VMPRO_CLIENT_SECRET').line).toMatch(/^✘ /);
+    expect(code).toBe(1);
+  });
+
+  it('fails when the credentials file is readable by others, with the chmod fix', async () => {
+    const path = credentialsPath({ VMPRO_HOME: home });
+    await writeCredentials(path, {
+      version: 1,
+      apiBase: emulator.apiBase,
+      issuer: emulator.issuer,
+      clientId: 'anonymous',
+      grant: 'password',
+      tokens: {
+        accessToken: 'a',
+        tokenType: 'Bearer',
+        accessTokenExpiresAt: null,
+        refreshToken: null,
+        refreshTokenExpiresAt: null,
+        idToken: null,
+        claims: null,
+        scope: null,
+        sessionState: null,
+        receivedAt: 0,
+      },
+      savedAt: new Date().toISOString(),
+    });
+    expect((await runDoctor({})).line('Credentials file').line).toMatch(/^✔ /);
+    await chmod(path, 0o644);
+    const { code, line } = await runDoctor({});
+    expect(line('credentials file').line).toMatch(/^✘ .*mode 0644/);
+    expect(line('credentials file').fix).toContain(`chmod 600 ${path}`);
+    expect(code).toBe(1);
+  });
+});
+
+describe('vmpro doctor: clock skew against the Date headers', () => {
+  it('reports the clocks of the login server and the API as in step when nothing is off', async () => {
+    const { out, line } = await runDoctor({});
+    expect(line('Clock of the login server').line).toMatch(
+      /^✔ Clock of the login server: (in step with|1 s (ahead of|behind)) this machine's \(±\d s\)$/,
+    );
+    expect(line('Clock of the API').line).toMatch(
+      /^✔ Clock of the API: (in step with|1 s (ahead of|behind)) this machine's \(±\d s\)$/,
+    );
+    expect(out).not.toMatch(/^[!✘] .*clock/im);
+  });
+
+  describe('against an emulator whose clock runs ahead', () => {
+    let ahead: RunningEmulator;
+    beforeAll(async () => {
+      ahead = await startEmulator({ port: 0 });
+    });
+    afterAll(async () => {
+      await ahead.close();
+    });
+
+    it('warns at 45 s with the skew of each server, the likely cause and the fix; sign-ins still work', async () => {
+      ahead.reset();
+      ahead.advanceClock(45);
+      const { code, out, line } = await runDoctor({ VMPRO_API_BASE: ahead.apiBase });
+      const origin = ahead.url.replace(/\./g, '\\.');
+      const login = line("The login server's clock");
+      expect(login.line).toMatch(
+        new RegExp(
+          `^! The login server's clock \\(${origin}\\) is 4[456] s ahead of this machine's \\(±\\d s\\): sign-ins still work, but fail beyond the 60 s clock tolerance$`,
+        ),
+      );
+      const api = line("The API's clock");
+      expect(api.line).toMatch(
+        new RegExp(
+          `^! The API's clock \\(${origin}\\) is 4[456] s ahead of this machine's \\(±\\d s\\): one of the two clocks is off \\(sign-ins fail once this machine's and the login server's differ by more than 60 s\\)$`,
+        ),
+      );
+      for (const [check, name] of [
+        [login, 'login server'],
+        [api, 'API'],
+      ] as const) {
+        expect(check.fix).toContain(`This machine's clock or the ${name}'s is off.`);
+        expect(check.fix).toContain('(NTP)');
+        expect(check.fix).toContain('`sudo timedatectl set-ntp true`');
+        expect(check.fix).toContain('chrony');
+      }
+      expect(out).toContain('All checks passed.');
+      expect(code).toBe(0);
+    });
+
+    it('fails at 5 minutes: sign-ins fail', async () => {
+      ahead.reset();
+      ahead.advanceClock(300);
+      const { code, line } = await runDoctor({ VMPRO_API_BASE: ahead.apiBase });
+      expect(line("The login server's clock").line).toMatch(
+        /^✘ .* is (299|300|301) s ahead of this machine's \(±\d s\): beyond the 60 s clock tolerance, so sign-ins fail \(its tokens look issued in the future\)$/,
+      );
+      expect(code).toBe(1);
+    });
+  });
+
+  /**
+   * A login server and an API on two hosts, each with its own clock, on a fake network: every
+   * answer takes `roundTripMs` of this machine's clock, and is dated half-way.
+   */
+  function twoServers(loginAheadMs: number, apiAheadMs: number, roundTripMs = 400) {
+    let now = Date.UTC(2030, 0, 1, 12, 0, 0);
+    const login = 'https://login.example';
+    const api = 'https://api.example';
+    const issuer = `${login}/auth/realms/platform`;
+    const fetch = (async (input: string | URL | Request) => {
+      const url = new URL(input instanceof Request ? input.url : input);
+      now += roundTripMs / 2;
+      const date = new Date(now + (url.origin === api ? apiAheadMs : loginAheadMs)).toUTCString();
+      now += roundTripMs / 2;
+      if (url.origin === api) {
+        const jrd = {
+          subject: `${api}/v1/`,
+          links: [
+            {
+              rel: 'http://openid.net/specs/connect/1.0/issuer',
+              href: `${issuer}/.well-known/openid-configuration`,
+            },
+          ],
+        };
+        return Response.json(jrd, { headers: { date, 'content-type': 'application/jrd+json' } });
+      }
+      const endpoint = (path: string) => `${issuer}/protocol/openid-connect/${path}`;
+      return Response.json(
+        {
+          issuer,
+          authorization_endpoint: endpoint('auth'),
+          token_endpoint: endpoint('token'),
+          jwks_uri: endpoint('certs'),
+          code_challenge_methods_supported: ['S256'],
+        },
+        { headers: { date } },
+      );
+    }) as typeof globalThis.fetch;
+    return { env: { VMPRO_API_BASE: api }, ctx: { fetch, now: () => now } };
+  }
+
+  it('blames the login server when the API on another host agrees with this machine', async () => {
+    const servers = twoServers(45_000, 0);
+    const { line } = await runDoctor(servers.env, {}, servers.ctx);
+    const login = line("The login server's clock");
+    expect(login.line).toMatch(/^! The login server's clock \(https:\/\/login\.example\) is 45 s ahead/);
+    expect(login.fix).toContain(
+      "The login server's clock is likely off: the API (https://api.example) agrees with this machine's.",
+    );
+    expect(line('Clock of the API').line).toMatch(/^✔ Clock of the API: in step with this machine's/);
+  });
+
+  it('blames this machine when both servers agree with each other', async () => {
+    const servers = twoServers(-45_000, -45_000);
+    const { code, line } = await runDoctor(servers.env, {}, servers.ctx);
+    expect(line("The login server's clock").line).toMatch(/^! .* is 45 s behind this machine's/);
+    expect(line("The API's clock").line).toMatch(/^! .* is 45 s behind this machine's/);
+    expect(code).toBe(0);
+    expect(line("The login server's clock").fix).toContain(
+      "This machine's clock is likely off: the login server and the API agree with each other.",
+    );
+  });
+
+  it('allows for the whole seconds of the Date header: 10 s is not warned, 12 s is', async () => {
+    const at10 = twoServers(10_000, 0);
+    expect((await runDoctor(at10.env, {}, at10.ctx)).line('Clock of the login server').line).toBe(
+      "✔ Clock of the login server: 10 s ahead of this machine's (±1 s)",
+    );
+    const at12 = twoServers(12_000, 0);
+    expect((await runDoctor(at12.env, {}, at12.ctx)).line("The login server's clock").line).toMatch(
+      /^! .* 12 s ahead/,
+    );
+  });
+
+  it('allows for a slow round trip instead of warning on what it cannot tell', async () => {
+    const slow = twoServers(11_000, 0, 6000);
+    expect((await runDoctor(slow.env, {}, slow.ctx)).line('Clock of the login server').line).toBe(
+      "✔ Clock of the login server: 12 s ahead of this machine's (±4 s)",
+    );
+  });
+
+  it('says the API clock was not compared when the issuer is configured (no WebFinger)', async () => {
+    const { line } = await runDoctor({}, { issuer: emulator.issuer });
+    expect(line('Clock of the API').line).toBe('– Clock of the API not compared: WebFinger was not needed');
+    expect(line('Clock of the login server').line).toMatch(/^✔ /);
+  });
+});
+
+describe.skipIf(!process.env.REDIS_URL)('vmpro doctor with Redis (needs REDIS_URL)', () => {
+  it('passes when the Redis store answers PING', async () => {
+    const { line } = await runDoctor({ VMPRO_SESSION_STORE: process.env.REDIS_URL! });
+    expect(line('Redis at').line).toMatch(/^✔ Redis at .* answers PING/);
+  });
+});
