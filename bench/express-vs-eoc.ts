@@ -1,7 +1,15 @@
 /**
  * vmpro-connect against express-openid-connect 3.4 on the same Express 5 app: authenticated
- * `GET /me` (the guard, then `{ sub, name }` as JSON), each app in its own process, both logged
- * in like a browser against one emulator (a third process). Interleaved rounds, median rates.
+ * `GET /me` (the guard, then `{ sub, name }` as JSON), each app in its own process, all logged
+ * in like a browser against one emulator (another process). Four apps, measured in the same
+ * interleaved rounds:
+ *
+ * - vmpro-connect, memory store — against express-openid-connect's default, its cookie (the
+ *   comparison a user makes first);
+ * - vmpro-connect, cookie store — against the same cookie of express-openid-connect (stateless
+ *   against stateless);
+ * - express-openid-connect with a server-side store (a `Map`, the cheapest it can have) — against
+ *   vmpro-connect's memory store (server-side against server-side).
  *
  *   npx tsx bench/express-vs-eoc.ts       (BENCH_ROUNDS, BENCH_SECONDS, BENCH_WARMUP, BENCH_CONNECTIONS)
  */
@@ -9,16 +17,21 @@
 import { prepareLibrary } from './lib/build.js';
 import {
   type ChildServer,
+  cpuOf,
   type Figure,
   figureLine,
   fmt,
   interleave,
   isMain,
   LOAD,
+  loadGenerator,
   loudFailure,
+  median,
   pairedRatio,
+  type RouteResult,
   routeLine,
   runAsScript,
+  spreadNote,
   startChild,
   stopAll,
 } from './lib/harness.js';
@@ -33,84 +46,117 @@ interface AppInfo {
   cookieBytes: number;
 }
 
+interface App {
+  key: 'vmpro-memory' | 'vmpro-cookie' | 'eoc-cookie' | 'eoc-memory';
+  name: string;
+  lib: 'vmpro' | 'eoc';
+  store: 'memory' | 'cookie';
+}
+
+const APPS: App[] = [
+  { key: 'vmpro-memory', name: 'vmpro-connect, memory store', lib: 'vmpro', store: 'memory' },
+  { key: 'eoc-cookie', name: 'express-openid-connect, its cookie', lib: 'eoc', store: 'cookie' },
+  { key: 'vmpro-cookie', name: 'vmpro-connect, cookie store', lib: 'vmpro', store: 'cookie' },
+  { key: 'eoc-memory', name: 'express-openid-connect, Map store', lib: 'eoc', store: 'memory' },
+];
+
+/** The comparisons: [label, ours, theirs, target]. */
+const COMPARISONS: Array<[string, App['key'], App['key'], number | null]> = [
+  ['vmpro-connect memory ÷ express-openid-connect cookie (GET /me)', 'vmpro-memory', 'eoc-cookie', TARGET],
+  ['vmpro-connect cookie ÷ express-openid-connect cookie (GET /me)', 'vmpro-cookie', 'eoc-cookie', null],
+  ['vmpro-connect memory ÷ express-openid-connect Map store (GET /me)', 'vmpro-memory', 'eoc-memory', null],
+];
+
 export async function run(): Promise<Figure[]> {
   const library = prepareLibrary();
   console.log(
-    `\n## ${BENCH}: authenticated GET /me on one Express 5 app shape, vmpro-connect vs express-openid-connect`,
+    `\n## ${BENCH}: authenticated GET /me on one Express 5 app shape, vmpro-connect vs express-openid-connect, per store`,
   );
   console.log(
     `   ${LOAD.rounds} interleaved rounds × ${LOAD.seconds} s per app after ${LOAD.warmupSeconds} s warm-up, ${LOAD.connections} connections; each app and the emulator in its own process`,
   );
-  console.log(`   ${library.note}`);
-  const label = 'vmpro-connect ÷ express-openid-connect (GET /me)';
-  const target = `≥ ${TARGET}`;
-  let emulator: ChildServer<{ url: string }> | undefined;
-  let ours: ChildServer<AppInfo> | undefined;
-  let eoc: ChildServer<AppInfo> | undefined;
-  try {
-    emulator = await startChild<{ url: string }>('bench/servers/emulator.ts', {}, 'emulator');
-    [ours, eoc] = await Promise.all([
-      startChild<AppInfo>(
-        'bench/servers/express.ts',
-        { BENCH_LIB: 'vmpro', BENCH_EMULATOR_URL: emulator.info.url },
-        'express-vmpro',
-      ),
-      startChild<AppInfo>(
-        'bench/servers/express.ts',
-        { BENCH_LIB: 'eoc', BENCH_EMULATOR_URL: emulator.info.url },
-        'express-eoc',
-      ),
-    ]);
-    for (const [name, app] of [
-      ['vmpro-connect', ours],
-      ['express-openid-connect', eoc],
-    ] as const) {
-      console.log(
-        `   ${name}: ${app.info.url} (pid ${app.pid}), session cookie(s) ${app.info.cookieNames.join(', ')}: ${app.info.cookieBytes} bytes`,
-      );
-    }
-    const accept = 'application/json';
-    const [a, b] = await interleave([
-      {
-        name: 'vmpro-connect GET /me',
-        url: `${ours.info.url}/me`,
-        headers: { cookie: ours.info.cookie, accept },
-        pid: ours.pid,
-      },
-      {
-        name: 'express-openid-connect GET /me',
-        url: `${eoc.info.url}/me`,
-        headers: { cookie: eoc.info.cookie, accept },
-        pid: eoc.pid,
-      },
-    ]);
-    console.log(routeLine(a!));
-    console.log(routeLine(b!));
-    for (const line of [
-      ...loudFailure('vmpro-connect GET /me', a!),
-      ...loudFailure('express-openid-connect GET /me', b!),
-    ])
-      console.log(line);
-    const paired = pairedRatio(a!, b!);
-    const ratio = paired.median;
-    const failed = a!.non2xx + a!.errors + b!.non2xx + b!.errors > 0;
-    const figure: Figure = {
+  console.log(`   ${loadGenerator().note}; ${library.note}`);
+  const failedFigures = (note: string): Figure[] =>
+    COMPARISONS.map(([label, , , target]) => ({
       bench: BENCH,
       label,
-      value: failed ? null : ratio,
-      target,
-      met: failed ? false : ratio >= TARGET,
-      note: `median of ${a!.rates.length} paired rounds (middle half ${fmt(paired.low)}–${fmt(paired.high)})`,
-    };
-    if (failed) figure.note = 'FAILED: some /me answers were not 200';
-    console.log(figureLine({ ...figure, value: ratio }));
-    return [figure];
+      value: null,
+      target: target === null ? 'report only' : `≥ ${target}`,
+      met: target === null ? null : false,
+      note,
+    }));
+  let emulator: ChildServer<{ url: string }> | undefined;
+  const children: Array<ChildServer<AppInfo> | undefined> = [];
+  try {
+    emulator = await startChild<{ url: string }>('bench/servers/emulator.ts', {}, 'emulator');
+    const emulatorUrl = emulator.info.url;
+    const started = await Promise.all(
+      APPS.map((app) =>
+        startChild<AppInfo>(
+          'bench/servers/express.ts',
+          { BENCH_LIB: app.lib, BENCH_STORE: app.store, BENCH_EMULATOR_URL: emulatorUrl },
+          `express-${app.key}`,
+        ).then((child) => {
+          children.push(child);
+          return child;
+        }),
+      ),
+    );
+    APPS.forEach((app, i) => {
+      const child = started[i]!;
+      console.log(
+        `   ${app.name}: ${child.info.url} (pid ${child.pid}), session cookie(s) ${child.info.cookieNames.join(', ')}: ${child.info.cookieBytes} bytes`,
+      );
+    });
+    const accept = 'application/json';
+    const results = await interleave(
+      APPS.map((app, i) => ({
+        name: `${app.name}: GET /me`,
+        url: `${started[i]!.info.url}/me`,
+        headers: { cookie: started[i]!.info.cookie, accept },
+        pid: started[i]!.pid,
+      })),
+    );
+    const byKey = new Map<App['key'], RouteResult>(APPS.map((app, i) => [app.key, results[i]!]));
+    for (const r of results) console.log(routeLine(r));
+    for (const r of results) for (const line of loudFailure(r.name, r)) console.log(line);
+    const figures: Figure[] = [];
+    for (const [label, oursKey, theirsKey, target] of COMPARISONS) {
+      const ours = byKey.get(oursKey)!;
+      const theirs = byKey.get(theirsKey)!;
+      const paired = pairedRatio(ours, theirs);
+      const failed = ours.non2xx + ours.errors + theirs.non2xx + theirs.errors > 0;
+      figures.push({
+        bench: BENCH,
+        label,
+        value: failed ? null : paired.median,
+        target: target === null ? 'report only' : `≥ ${target}`,
+        met: failed ? false : target === null ? null : paired.median >= target,
+        note: failed
+          ? 'FAILED: some /me answers were not 200'
+          : `${spreadNote(paired)}; server CPU per request ${fmt(cpuOf(ours), 0)} µs against ${fmt(cpuOf(theirs), 0)} µs`,
+      });
+    }
+    APPS.forEach((app, i) => {
+      const r = results[i]!;
+      figures.push({
+        bench: BENCH,
+        label: `${app.name}: server CPU per /me (µs)`,
+        value: cpuOf(r),
+        digits: 1,
+        target: 'report only',
+        met: null,
+        note: `${fmt(r.median, 0)} req/s (median); load generator ${fmt(median(r.loadCpu), 1)} µs`,
+      });
+    });
+    for (const f of figures) console.log(figureLine(f));
+    return figures;
   } catch (error) {
     const note = `FAILED to run: ${(error as Error).message.split('\n')[0]}`;
     console.log(`   ${note}`);
-    return [{ bench: BENCH, label, value: null, target, met: false, note }];
+    return failedFigures(note);
   } finally {
-    await stopAll([ours, eoc, emulator]);
+    await stopAll([...children, emulator]);
   }
 }
 

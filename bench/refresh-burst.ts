@@ -1,20 +1,23 @@
 /**
  * Refreshes per session under a burst. N sessions log in to the demo app; their access tokens
  * expire (a short token lifetime: both the app's clock and the emulator's — hence the API — see
- * them expired after it); then every session is hit by 50 concurrent `GET /api/vms` at once.
+ * them expired after it); then every session is hit by 50 concurrent `GET /api/vms` at once,
+ * each on a connection of its own (plain `node:http` requests from this process: the figure is
+ * a count, not a rate, so the load generator's speed does not matter).
  *
  * The emulator's clock is NOT moved by default: moving it 301 s (`BURST_ADVANCE_CLOCK=301`) makes
- * the refreshed ID token's `iat` lie 301 s in the app's future, beyond the library's 30 s clock
- * tolerance, so every refresh fails with VMPRO_ID_TOKEN_INVALID (see the README section). With `strictRefreshTokenReuse` a refresh token works once,
- * so a second refresh of one session would also end it. Counted at the emulator: refresh-token
- * grants per session (target exactly 1), plus successes and the burst's latency.
+ * the refreshed ID token's `iat` lie 301 s in the app's future, beyond the library's 60 s clock
+ * tolerance, so every refresh fails with VMPRO_ID_TOKEN_INVALID (see the README's "Clock
+ * tolerance"). With `strictRefreshTokenReuse` a refresh token works once, so a second refresh of
+ * one session would also end it. Counted at the emulator: refresh-token grants per session
+ * (target exactly 1), plus successes and the burst's latency.
  *
  * Scenarios: memory store, one instance; Redis store, two instances sharing the sessions (each
  * session's 50 requests split between them) when REDIS_URL is set.
  *
  *   npx tsx bench/refresh-burst.ts   (BURST_SESSIONS=20, BURST_REQUESTS=50, BURST_TOKEN_LIFETIME=12, BURST_ADVANCE_CLOCK=0)
  */
-import autocannon from 'autocannon';
+import { request } from 'node:http';
 import { prepareLibrary } from './lib/build.js';
 import {
   BENCH_SECRET,
@@ -60,25 +63,34 @@ interface Hit {
   ms: number;
 }
 
+/** One GET on a connection of its own; resolves with its status (0: a socket error or a timeout). */
+function get(url: string, cookie: string): Promise<{ status: number; ms: number }> {
+  const started = performance.now();
+  return new Promise((resolve) => {
+    const done = (status: number) => resolve({ status, ms: performance.now() - started });
+    const req = request(url, { agent: false, headers: { cookie, accept: 'application/json' }, timeout: 30_000 });
+    req.once('response', (res) => {
+      res.resume();
+      res.once('end', () => done(res.statusCode ?? 0));
+      res.once('error', () => done(0));
+    });
+    req.once('timeout', () => req.destroy());
+    req.once('error', () => done(0));
+    req.end();
+  });
+}
+
 /** `count` concurrent GETs of `url` with the session's cookie, one per connection. */
-function burst(
+async function burst(
   url: string,
   cookie: string,
   count: number,
   session: number,
   hits: Hit[],
 ): Promise<{ errors: number }> {
-  const instance = autocannon({
-    url,
-    connections: count,
-    amount: count,
-    timeout: 30,
-    headers: { cookie, accept: 'application/json' },
-  });
-  instance.on('response', (_client, status, _bytes, ms) => {
-    hits.push({ session, status, ms });
-  });
-  return Promise.resolve(instance).then((result) => ({ errors: result.errors + result.timeouts }));
+  const answers = await Promise.all(Array.from({ length: count }, () => get(url, cookie)));
+  for (const { status, ms } of answers) if (status !== 0) hits.push({ session, status, ms });
+  return { errors: answers.filter((a) => a.status === 0).length };
 }
 
 async function scenario(name: string, store: string, instances: number): Promise<Figure[]> {

@@ -61,13 +61,13 @@ export type VmproErrorCode =
 const BRAND = Symbol.for('vmpro-connect.VmproError');
 
 export interface VmproErrorOptions {
-  cause?: unknown;
+  cause?: unknown | undefined;
   /** True when the same operation may succeed if tried again later. */
-  retryable?: boolean;
+  retryable?: boolean | undefined;
   /** Seconds the caller should wait before retrying, when known. */
-  retryAfter?: number;
+  retryAfter?: number | undefined;
   /** The configuration field or argument at fault (`clientId`, `session.secrets`, `VMPRO_API_BASE`…). */
-  field?: string;
+  field?: string | undefined;
 }
 
 /**

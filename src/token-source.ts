@@ -8,5 +8,8 @@ export interface TokenSource {
    * the token it holds looks valid (the API said `invalid_token`); it still refreshes at most
    * once at a time.
    */
-  getAccessToken(options?: { forceRefresh?: boolean; signal?: AbortSignal }): Promise<string>;
+  getAccessToken(options?: {
+    forceRefresh?: boolean | undefined;
+    signal?: AbortSignal | undefined;
+  }): Promise<string>;
 }

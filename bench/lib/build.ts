@@ -15,6 +15,46 @@ export interface LibraryBuild {
   note: string;
 }
 
+/** `tsc -p <root>/<project> --outDir <outDir>` with this project's TypeScript, emit only. */
+function compile(root: string, project: string, outDir: string) {
+  return spawnSync(
+    process.execPath,
+    [
+      join(ROOT, 'node_modules/typescript/bin/tsc'),
+      '-p',
+      join(root, project),
+      '--outDir',
+      outDir,
+      '--noCheck',
+      '--declaration',
+      'false',
+      '--declarationMap',
+      'false',
+      '--sourceMap',
+      'false',
+    ],
+    { cwd: root, encoding: 'utf8' },
+  );
+}
+
+/**
+ * Compiles another checkout's library (its `tsconfig.build.json`; older checkouts keep the demo
+ * in src/) the same way, for a benchmark that compares this code with an earlier version.
+ * Returns the build directory, removed when this process exits.
+ */
+export function compileCheckout(root: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'vmpro-bench-build-before-'));
+  const tsc = compile(root, 'tsconfig.build.json', dir);
+  if (tsc.status !== 0 || !existsSync(join(dir, 'index.js'))) {
+    rmSync(dir, { recursive: true, force: true });
+    const why = (tsc.stdout || tsc.stderr || `exit code ${tsc.status}`).split('\n').slice(0, 3).join(' | ');
+    throw new Error(`compiling ${root} failed: ${why}`);
+  }
+  writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 export function prepareLibrary(): LibraryBuild {
   const existing = process.env.BENCH_BUILD_DIR;
   if (existing && existsSync(join(existing, 'index.js'))) {
@@ -27,27 +67,8 @@ export function prepareLibrary(): LibraryBuild {
   const dir = mkdtempSync(join(tmpdir(), 'vmpro-bench-build-'));
   const started = Date.now();
   // The library into dir, the demo (packages/cli) into dir/cli-package: both as published.
-  const compile = (project: string, outDir: string) =>
-    spawnSync(
-      process.execPath,
-      [
-        join(ROOT, 'node_modules/typescript/bin/tsc'),
-        '-p',
-        join(ROOT, project),
-        '--outDir',
-        outDir,
-        '--noCheck',
-        '--declaration',
-        'false',
-        '--declarationMap',
-        'false',
-        '--sourceMap',
-        'false',
-      ],
-      { cwd: ROOT, encoding: 'utf8' },
-    );
-  let tsc = compile('tsconfig.build.json', dir);
-  if (tsc.status === 0) tsc = compile('packages/cli/tsconfig.build.json', join(dir, 'cli-package'));
+  let tsc = compile(ROOT, 'tsconfig.build.json', dir);
+  if (tsc.status === 0) tsc = compile(ROOT, 'packages/cli/tsconfig.build.json', join(dir, 'cli-package'));
   if (
     tsc.status !== 0 ||
     !existsSync(join(dir, 'index.js')) ||

@@ -1,10 +1,11 @@
 /**
- * What every benchmark shares: servers under test in child processes (so that the load
- * generator in this process and the server never share an event loop), autocannon runs,
- * interleaved rounds with medians, and the figures every benchmark returns.
+ * What every benchmark shares: servers under test in child processes, the load generator (wrk,
+ * a C program in a process of its own; autocannon in this process only where no wrk is
+ * installed), interleaved rounds with medians and spreads, and the figures every benchmark returns.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
@@ -31,16 +32,74 @@ export const envNumber = (name: string, fallback: number): number => {
 };
 
 /**
- * Rounds per route, seconds per measurement, seconds of warm-up per route, connections. Many
- * short rounds: on a shared 2-core VM the rate of one route swings by ±15 % from one second to
- * the next, and only the ratio of two routes measured back to back (paired) is stable.
+ * Rounds per route, seconds per measurement (whole seconds: wrk takes no fractions), seconds of
+ * warm-up per route, connections. Many short rounds: on a shared 2-core VM the rate of one route
+ * swings from one second to the next, and only the ratio of two routes measured back to back
+ * (paired) is stable.
  */
 export const LOAD = {
-  rounds: envNumber('BENCH_ROUNDS', 16),
-  seconds: envNumber('BENCH_SECONDS', 1),
-  warmupSeconds: envNumber('BENCH_WARMUP', 1),
+  rounds: envNumber('BENCH_ROUNDS', 8),
+  seconds: Math.max(1, Math.round(envNumber('BENCH_SECONDS', 1))),
+  warmupSeconds: Math.max(1, Math.round(envNumber('BENCH_WARMUP', 1))),
   connections: envNumber('BENCH_CONNECTIONS', 10),
 };
+
+/** The load generator of this run: wrk when installed, else autocannon (and the run says so). */
+export interface LoadGenerator {
+  kind: 'wrk' | 'autocannon';
+  /** wrk's path, when `kind` is `wrk`. */
+  command: string;
+  version: string;
+  threads: number;
+  /** One line for the run's header. */
+  note: string;
+}
+
+let generator: LoadGenerator | undefined;
+
+/**
+ * wrk (`BENCH_WRK`, default `wrk` on the PATH) unless `BENCH_LOAD_GENERATOR=autocannon`.
+ * autocannon runs in this Node process, on the same cores as the server: when it is the
+ * bottleneck, every ratio of two routes is squeezed toward 1.
+ */
+export function loadGenerator(): LoadGenerator {
+  if (generator) return generator;
+  const command = process.env.BENCH_WRK ?? 'wrk';
+  const threads = envNumber('BENCH_WRK_THREADS', 1);
+  const forced = process.env.BENCH_LOAD_GENERATOR === 'autocannon';
+  const probe = forced ? null : spawnSync(command, ['-v'], { encoding: 'utf8' });
+  const banner = `${probe?.stdout ?? ''}${probe?.stderr ?? ''}`.split('\n')[0] ?? '';
+  if (probe && !probe.error && /^wrk /.test(banner)) {
+    const version = banner.split(' ')[1] ?? 'unknown';
+    generator = {
+      kind: 'wrk',
+      command,
+      version,
+      threads,
+      note: `load generator: wrk ${version} (${threads} thread${threads === 1 ? '' : 's'}), a C program in its own process`,
+    };
+  } else {
+    generator = {
+      kind: 'autocannon',
+      command: '',
+      version: '8',
+      threads: 1,
+      note: forced
+        ? 'load generator: autocannon in this process (BENCH_LOAD_GENERATOR=autocannon). It shares the two cores with the server and squeezes every ratio toward 1'
+        : 'load generator: autocannon in this process, because no wrk was found (apt-get install -y wrk). It shares the cores with the server and squeezes every ratio toward 1: read the ratios as lower bounds of the differences',
+    };
+  }
+  return generator;
+}
+
+/** The machine, for a run's header: cores, load average, Node. */
+export function machineLine(): string {
+  const load = loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+  const cores = spawnSync('nproc', [], { encoding: 'utf8' }).stdout?.trim() || '?';
+  return `machine: ${cores} cores, load average ${load} at the start; node ${process.version}`;
+}
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -76,19 +135,28 @@ export async function startChild<T>(
   script: string,
   env: Record<string, string | undefined>,
   label: string,
-  timeoutMs = 60_000,
+  options: {
+    timeoutMs?: number;
+    /**
+     * Another checkout of this repository to run the script from (its own sources, its own
+     * bench/servers), with `buildDir` its compiled library (see build.ts).
+     */
+    tree?: { root: string; buildDir: string | undefined };
+  } = {},
 ): Promise<ChildServer<T>> {
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const root = options.tree?.root ?? ROOT;
+  const buildDir = options.tree ? options.tree.buildDir : process.env.BENCH_BUILD_DIR;
   const nodeArgs = ['--import', 'tsx'];
   // The compiled library instead of tsx-transpiled sources (see build.ts and use-build.mjs).
-  if (process.env.BENCH_BUILD_DIR)
-    nodeArgs.push('--import', pathToFileURL(`${ROOT}bench/lib/use-build.mjs`).href);
+  if (buildDir) nodeArgs.push('--import', pathToFileURL(`${root}/bench/lib/use-build.mjs`).href);
   const profileDir = process.env.BENCH_CPU_PROF;
   // One directory per server; V8 names each thread's profile (main thread: CPU.….0.001.cpuprofile).
   if (profileDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${profileDir}/${label}`);
-  const scriptPath = fileURLToPath(new URL(script, pathToFileURL(ROOT)));
+  const scriptPath = fileURLToPath(new URL(script, pathToFileURL(`${root}/`)));
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, scriptPath], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
+    cwd: root,
+    env: { ...process.env, ...env, BENCH_BUILD_DIR: buildDir },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const stderrTail: string[] = [];
@@ -177,7 +245,7 @@ export interface RateSample {
   errors: number;
   /** Server CPU time (user + system) per request in µs; `null` without a pid or `/proc`. */
   cpuUs: number | null;
-  /** The load generator's own CPU time (this process) per request in µs. */
+  /** The load generator's own CPU time per request in µs (wrk's process, or this one). */
   loadCpuUs: number | null;
 }
 
@@ -193,6 +261,73 @@ export function processCpuUs(pid: number): number | null {
   }
 }
 
+/**
+ * CPU time of this process's children that have exited and been waited for (fields 16 and 17
+ * of stat, cutime and cstime), in µs: its growth over one wrk run is wrk's CPU time, provided no
+ * other child exits meanwhile (servers stop only between measurements).
+ */
+function exitedChildrenCpuUs(): number | null {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[13]) + Number(fields[14])) * 10_000;
+  } catch {
+    return null;
+  }
+}
+
+interface WrkReport {
+  requests: number;
+  durationUs: number;
+  connect: number;
+  read: number;
+  write: number;
+  status: number;
+  timeout: number;
+  p50Us: number;
+  p99Us: number;
+  maxUs: number;
+}
+
+/** One wrk run; its summary comes back as a JSON line from wrk-report.lua. */
+function runWrk(target: LoadTarget, seconds: number, connections: number): Promise<WrkReport> {
+  const wrk = loadGenerator();
+  const args = [
+    `-t${Math.min(wrk.threads, connections)}`,
+    `-c${connections}`,
+    `-d${Math.max(1, Math.round(seconds))}s`,
+    '--timeout',
+    '10s',
+    '-s',
+    `${ROOT}bench/lib/wrk-report.lua`,
+  ];
+  for (const [name, value] of Object.entries(target.headers)) args.push('-H', `${name}: ${value}`);
+  args.push(target.url);
+  return new Promise((resolve, reject) => {
+    const child = spawn(wrk.command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      err += chunk.toString();
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      const line = out
+        .split('\n')
+        .reverse()
+        .find((l) => l.startsWith('{'));
+      if (code !== 0 || line === undefined) {
+        reject(new Error(`wrk ${args.join(' ')} exited with ${code}: ${(err || out).trim().slice(0, 500)}`));
+        return;
+      }
+      resolve(JSON.parse(line) as WrkReport);
+    });
+  });
+}
+
 /** Requests/second of one route for `seconds`, with `connections` keep-alive connections. */
 export async function measureRate(
   target: LoadTarget,
@@ -200,6 +335,21 @@ export async function measureRate(
   connections = LOAD.connections,
 ): Promise<RateSample> {
   const cpuBefore = target.pid === undefined ? null : processCpuUs(target.pid);
+  const perRequest = (before: number | null, after: number | null, requests: number) =>
+    before === null || after === null || requests === 0 ? null : (after - before) / requests;
+  if (loadGenerator().kind === 'wrk') {
+    const loadBefore = exitedChildrenCpuUs();
+    const report = await runWrk(target, seconds, connections);
+    const cpuAfter = target.pid === undefined ? null : processCpuUs(target.pid);
+    return {
+      rps: report.requests / (report.durationUs / 1e6),
+      requests: report.requests,
+      non2xx: report.status,
+      errors: report.connect + report.read + report.write + report.timeout,
+      cpuUs: perRequest(cpuBefore, cpuAfter, report.requests),
+      loadCpuUs: perRequest(loadBefore, exitedChildrenCpuUs(), report.requests),
+    };
+  }
   const loadBefore = process.cpuUsage();
   const result = await autocannon({
     url: target.url,
@@ -215,8 +365,7 @@ export async function measureRate(
     requests,
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
-    cpuUs:
-      cpuBefore === null || cpuAfter === null || requests === 0 ? null : (cpuAfter - cpuBefore) / requests,
+    cpuUs: perRequest(cpuBefore, cpuAfter, requests),
     loadCpuUs: requests === 0 ? null : (load.user + load.system) / requests,
   };
 }
@@ -238,14 +387,44 @@ export interface RouteResult {
  * The ratio of two routes' rates, round by round (each round measures both back to back), and
  * its median: steadier than the ratio of the two medians when the machine's speed drifts.
  */
-export function pairedRatio(a: RouteResult, b: RouteResult): { median: number; low: number; high: number } {
-  const ratios = a.rates.map((rate, i) => rate / b.rates[i]!);
-  return { median: median(ratios), low: percentile(ratios, 25), high: percentile(ratios, 75) };
+export function pairedRatio(a: RouteResult, b: RouteResult): Spread {
+  return spread(a.rates.map((rate, i) => rate / b.rates[i]!));
 }
+
+/** A median with the middle half and the whole range of the values it came from. */
+export interface Spread {
+  median: number;
+  low: number;
+  high: number;
+  min: number;
+  max: number;
+  n: number;
+}
+
+export function spread(values: number[]): Spread {
+  return {
+    median: median(values),
+    low: percentile(values, 25),
+    high: percentile(values, 75),
+    min: Math.min(...values),
+    max: Math.max(...values),
+    n: values.length,
+  };
+}
+
+/** `median of 8 paired rounds (middle half 0.80–0.84, all 0.78–0.86)`. */
+export function spreadNote(s: Spread, what = 'paired rounds', digits = 2): string {
+  return `median of ${s.n} ${what} (middle half ${fmt(s.low, digits)}–${fmt(s.high, digits)}, all ${fmt(s.min, digits)}–${fmt(s.max, digits)})`;
+}
+
+/** Median server CPU µs per request of a route (`NaN` without a pid). */
+export const cpuOf = (r: RouteResult): number => (r.cpu.length > 0 ? median(r.cpu) : Number.NaN);
 
 /**
  * Measures routes in interleaved rounds (the order alternates each round), after a warm-up
  * of each, so that drift — JIT, GC, other processes on the machine — hits every route alike.
+ * Routes compared with each other should sit next to each other in `targets`: they are then
+ * measured back to back in every round.
  */
 export async function interleave(targets: LoadTarget[], load = LOAD): Promise<RouteResult[]> {
   for (const target of targets) await measureRate(target, load.warmupSeconds);
@@ -286,7 +465,7 @@ export function routeLine(r: RouteResult): string {
   const server = r.cpu.length > 0 ? `   server CPU ${median(r.cpu).toFixed(1)} µs/request` : '';
   const load = r.loadCpu.length > 0 ? `, load generator ${median(r.loadCpu).toFixed(1)} µs` : '';
   const cpu = server + load;
-  return `  ${r.name.padEnd(34)} median ${fmtRate(r.median).padStart(14)}${cpu}\n  ${''.padEnd(34)} rounds: ${rounds}`;
+  return `  ${r.name.padEnd(44)} median ${fmtRate(r.median).padStart(14)}${cpu}\n  ${''.padEnd(44)} rounds: ${rounds}`;
 }
 
 /** Prints a loud failure block (non-2xx answers or socket errors during a measurement). */

@@ -1,13 +1,21 @@
 /**
- * One Express 5 app, built with the auth library named by `BENCH_LIB`:
+ * One Express 5 app, built with the auth library named by `BENCH_LIB` and the session store named
+ * by `BENCH_STORE` (`memory`, the default, or `cookie`):
  *
- * - `vmpro`: vmpro-connect's Express adapter, memory store (`/auth/callback`);
- * - `eoc`:   express-openid-connect 3.4 (`/callback`), its default stateless `appSession` cookie.
+ * - `vmpro`: vmpro-connect's Express adapter (`/auth/callback`) with `memoryStore()` or
+ *   `cookieStore()`;
+ * - `eoc`:   express-openid-connect 3.4 (`/callback`) with its default stateless `appSession`
+ *   cookie (`cookie`), or (`memory`) a custom `session.store` that keeps the sessions in a `Map`
+ *   without copying them: the cheapest server-side store it can have (it writes the session back
+ *   on every response, as rolling sessions need).
  *
  * Both have the same shape: the library's middleware, then `GET /me` behind the library's guard
- * answering `{ sub, name }` of the logged-in user as JSON. Each registers its own client at the
- * emulator (`BENCH_EMULATOR_URL`, in another process), logs in once as demo/demo like a browser,
- * checks `/me` answers 200, and prints `{"ready":true,"url","cookie","cookieNames"}`.
+ * answering `{ sub, name }` of the logged-in user as JSON; `GET /me-json` answers the same JSON
+ * through the same middleware without the guard or any session read (for express-openid-connect
+ * its middleware still decodes the session cookie: it does so on every request); `GET /healthz`
+ * answers `ok` before the middleware. Each app registers its own client at the emulator
+ * (`BENCH_EMULATOR_URL`, in another process), logs in once as demo/demo like a browser, checks
+ * `/me` answers 200, and prints `{"ready":true,"url","cookie","cookieNames","cookieBytes"}`.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,7 +23,7 @@ import express, { type Express } from 'express';
 import eoc from 'express-openid-connect';
 import { vmproExpress } from '../../src/adapters/express.js';
 import { createVmproAuth } from '../../src/http/index.js';
-import { memoryStore } from '../../src/session/index.js';
+import { cookieStore, memoryStore } from '../../src/session/index.js';
 import { BENCH_SECRET } from '../lib/harness.js';
 import {
   announceReady,
@@ -28,6 +36,9 @@ import {
 
 runChild(async () => {
   const lib = required('BENCH_LIB');
+  const storeName = process.env.BENCH_STORE ?? 'memory';
+  if (storeName !== 'memory' && storeName !== 'cookie')
+    throw new Error(`BENCH_STORE must be memory or cookie (got ${storeName})`);
   const emulatorUrl = required('BENCH_EMULATOR_URL');
   const issuer = `${emulatorUrl}/auth/realms/platform`;
 
@@ -36,10 +47,15 @@ runChild(async () => {
   const server = createServer((req, res) => listener(req, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const clientId = `bench-${lib}`;
+  const clientId = `bench-${lib}-${storeName}`;
   const clientSecret = `${clientId}-secret-0123456789`;
 
   const app: Express = express();
+  app.get('/healthz', (_req, res) => {
+    res.type('text/plain').send('ok');
+  });
+  // What /me answered after the login: /me-json sends the same JSON with no session read.
+  let meAnswer: unknown = null;
   let closeLib = async () => {};
   let loginUrl: string;
 
@@ -56,13 +72,16 @@ runChild(async () => {
       issuer,
       apiBase: emulatorUrl,
       redirectUri: `${origin}/auth/callback`,
-      session: { secrets: [BENCH_SECRET], store: memoryStore() },
+      session: { secrets: [BENCH_SECRET], store: storeName === 'memory' ? memoryStore() : cookieStore() },
     });
     const vmpro = vmproExpress(auth);
     app.use(vmpro.router());
     app.get('/me', vmpro.requireLogin(), async (req, res) => {
       const session = await req.vmpro.requireSession();
       res.json({ sub: session.user.sub, name: session.user.name ?? null });
+    });
+    app.get('/me-json', (_req, res) => {
+      res.json(meAnswer);
     });
     app.use(vmpro.errorHandler());
     closeLib = () => auth.close();
@@ -86,11 +105,15 @@ runChild(async () => {
         secret: BENCH_SECRET,
         authRequired: false,
         authorizationParams: { response_type: 'code', scope: 'openid' },
+        ...(storeName === 'memory' ? { session: { store: mapStore() } } : {}),
       }),
     );
     app.get('/me', eoc.requiresAuth(), (req, res) => {
       const user = req.oidc.user as { sub: string; name?: string } | undefined;
       res.json({ sub: user?.sub, name: user?.name ?? null });
+    });
+    app.get('/me-json', (_req, res) => {
+      res.json(meAnswer);
     });
     loginUrl = `${origin}/login?returnTo=%2Fme`;
   } else {
@@ -102,6 +125,7 @@ runChild(async () => {
   const cookie = browser.cookieHeader(origin);
   const me = (await assertAuthenticated(`${origin}/me`, cookie)) as { sub?: unknown };
   if (typeof me.sub !== 'string') throw new Error(`/me answered without a sub: ${JSON.stringify(me)}`);
+  meAnswer = me;
 
   announceReady(
     {
@@ -119,3 +143,27 @@ runChild(async () => {
     },
   );
 });
+
+type EocStore = NonNullable<NonNullable<NonNullable<Parameters<typeof eoc.auth>[0]>['session']>['store']>;
+type EocPayload = Parameters<EocStore['set']>[1];
+
+/**
+ * An express-session-style store (`get`, `set`, `destroy` with callbacks) over a `Map`, for
+ * express-openid-connect's `session.store`: no copy, no expiry sweep, nothing to wait for.
+ */
+function mapStore(): EocStore {
+  const sessions = new Map<string, EocPayload>();
+  return {
+    get(id, callback) {
+      callback(null, sessions.get(id) ?? null);
+    },
+    set(id, value, callback) {
+      sessions.set(id, value);
+      callback?.();
+    },
+    destroy(id, callback) {
+      sessions.delete(id);
+      callback?.();
+    },
+  };
+}

@@ -45,25 +45,25 @@ export interface VmproApiClientOptions {
    * The API origin (and optional path prefix). Default `https://api.video-cdn.net`. Plain
    * `http://` only on loopback hosts (the emulator). The token is sent nowhere else.
    */
-  baseUrl?: string | URL;
+  baseUrl?: string | URL | undefined;
   /** Where the bearer token comes from: `fixedToken()`, a session or a service account. */
   tokenSource: TokenSource;
   /** The fetch to use (default: the global one). */
-  fetch?: typeof fetch;
+  fetch?: typeof fetch | undefined;
   /**
    * Deadline of each attempt in ms, from sending to the last byte of the body: a server that
    * sends its answer slowly cannot hold a call longer (default 30 000).
    */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Retry policy, or the number of retries (default 2, GET/HEAD only). */
-  retry?: RetryOptions | number;
-  hooks?: Hooks;
+  retry?: RetryOptions | number | undefined;
+  hooks?: Hooks | undefined;
   /** Gets method, path, status, duration and attempt of each exchange; never headers. */
-  logger?: Logger;
+  logger?: Logger | undefined;
   /** `User-Agent` header (default `vmpro-connect`); `false` sends none of ours. */
-  userAgent?: string | false;
+  userAgent?: string | false | undefined;
   /** How the client waits between retries; for tests (default: `setTimeout`, abortable). */
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  sleep?: (ms: number, signal?: AbortSignal | undefined) => Promise<void>;
   /** Clock in epoch ms, for `Retry-After` dates; for tests (default `Date.now`). */
   now?: () => number;
   /** Source of back-off jitter in [0, 1); for tests (default `Math.random`). */
@@ -72,20 +72,20 @@ export interface VmproApiClientOptions {
 
 /** Options every resource method takes. */
 export interface CallOptions {
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Overrides the client's timeout for this call, in ms. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
 }
 
 /** Options of the low-level `request()`. */
 export interface RequestOptions extends CallOptions {
   /** Query parameters: camelCase keys are sent snake_case (see `toQuery`), or a ready string. */
-  query?: QueryInput | URLSearchParams | string;
+  query?: QueryInput | URLSearchParams | string | undefined;
   /** A JSON body (sets `Content-Type: application/json`). */
-  json?: unknown;
+  json?: unknown | undefined;
   /** Any other body. Streams are sent once: no retry, no refresh-and-retry. */
-  body?: RequestBody;
-  headers?: HeadersInit;
+  body?: RequestBody | undefined;
+  headers?: HeadersInit | undefined;
 }
 
 export interface VmsResource {
@@ -98,12 +98,12 @@ export interface VmsResource {
 export interface PlayerDefinition {
   id: string;
   name: string;
-  active?: boolean;
+  active?: boolean | undefined;
 }
 
 export interface IterateOptions extends CallOptions {
   /** Videos per request (default: `filters.limit`, else 100). */
-  pageSize?: number;
+  pageSize?: number | undefined;
 }
 
 export interface VideosResource {

@@ -52,27 +52,27 @@ export type BeforeRetryHook = (state: RetryState) => void | Promise<void>;
 
 /** Hooks in the style of ky, for logging, metrics and tracing headers. */
 export interface Hooks {
-  beforeRequest?: readonly BeforeRequestHook[];
-  afterResponse?: readonly AfterResponseHook[];
-  beforeRetry?: readonly BeforeRetryHook[];
+  beforeRequest?: readonly BeforeRequestHook[] | undefined;
+  afterResponse?: readonly AfterResponseHook[] | undefined;
+  beforeRetry?: readonly BeforeRetryHook[] | undefined;
 }
 
 /** When and how often a failed call is sent again. */
 export interface RetryOptions {
   /** Retries after the first attempt (default 2). */
-  limit?: number;
+  limit?: number | undefined;
   /** Methods that are retried after 429/5xx/network errors (default `['GET', 'HEAD']`). */
-  methods?: readonly string[];
+  methods?: readonly string[] | undefined;
   /** Statuses that are retried (default `[429, 502, 503, 504]`). */
-  statusCodes?: readonly number[];
+  statusCodes?: readonly number[] | undefined;
   /**
    * The longest the client waits, in total, for the retries of one call, in seconds (default
    * 60). A `Retry-After` that does not fit gives up at once with an error whose `retryAfter`
    * says when to try again.
    */
-  maxRetryAfterSec?: number;
+  maxRetryAfterSec?: number | undefined;
   /** Cap of one back-off wait when the API sent no `Retry-After`, in ms (default 10 000). */
-  backoffLimitMs?: number;
+  backoffLimitMs?: number | undefined;
 }
 
 export interface ResolvedRetry {
@@ -99,7 +99,7 @@ export interface TransportConfig {
   };
   logger: Logger;
   userAgent: string | undefined;
-  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  sleep: (ms: number, signal?: AbortSignal | undefined) => Promise<void>;
   now: () => number;
   random: () => number;
 }
@@ -115,14 +115,14 @@ export interface ExchangeRequest {
   /** Used in error messages: `VideoManager Pro API` or `VideoManager Pro upload server`. */
   service: string;
   headers?: HeadersInit | undefined;
-  json?: unknown;
+  json?: unknown | undefined;
   body?: RequestBody | undefined;
   signal?: AbortSignal | undefined;
   timeoutMs?: number | undefined;
   /** Turns retries after 429/5xx/network errors off (the upload retries chunks itself). */
-  noRetry?: boolean;
+  noRetry?: boolean | undefined;
   /** Hint for 401/403 answers instead of the API's (the upload host's expired URL). */
-  hints?: Partial<Record<number, string>>;
+  hints?: Partial<Record<number, string>> | undefined;
 }
 
 /** A successful answer: status, headers and the parsed body. */

@@ -17,24 +17,24 @@ export interface UploadOptions {
    * Bytes per chunk (default 4 MiB; movingimage recommends 2–10 MB). Each chunk is held in
    * memory while it is sent, so that a failed chunk can be sent again.
    */
-  chunkSize?: number;
+  chunkSize?: number | undefined;
   /**
    * Total size in bytes. Required for a stream or async iterable (the upload protocol needs
    * the number of chunks up front); checked against the bytes the stream gives.
    */
-  size?: number;
+  size?: number | undefined;
   /** Called after each chunk the upload server accepted, with the bytes sent so far. */
   onProgress?: (sent: number, total: number) => void;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Retries per chunk after a network error, a timeout, 429 or 5xx (default 3). */
-  chunkRetries?: number;
+  chunkRetries?: number | undefined;
   /** Timeout per chunk in ms (default 120 000). */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /**
    * An upload URL from `videos.uploadUrl()`. Without it the client asks for one, and asks for
    * a fresh one once if the upload server refuses it (the URL is valid for 4 hours).
    */
-  uploadUrl?: string;
+  uploadUrl?: string | undefined;
 }
 
 export interface UploadResult {

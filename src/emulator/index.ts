@@ -45,36 +45,36 @@ export { type FetchHandler, type ServedHandler, type ServeOptions, serveFetchHan
 /** How the emulator behaves. Every field is optional; the defaults match movingimage's documented setup. */
 export interface EmulatorOptions {
   /** Access token lifetime in seconds (`expires_in`); default 300. */
-  accessTokenLifetime?: number;
+  accessTokenLifetime?: number | undefined;
   /** Refresh token lifetime and SSO idle timeout in seconds (Keycloak's `refresh_expires_in`); default 3600. */
-  refreshTokenLifetime?: number;
+  refreshTokenLifetime?: number | undefined;
   /**
    * The realm's clients. Default: the confidential `vmpro-demo` (secret `vmpro-demo-secret`,
    * redirect URIs `http://localhost:3000/auth/callback` and `http://127.0.0.1:3000/auth/callback`)
    * and the public `anonymous` (password grant).
    */
-  clients?: EmulatorClient[];
+  clients?: EmulatorClient[] | undefined;
   /** The realm's users; default `DEMO_USERS` (`demo`/`demo`, `novms`/`novms`). */
-  users?: EmulatorUser[];
+  users?: EmulatorUser[] | undefined;
   /**
    * `true` acts like Keycloak's "Revoke Refresh Token" with max reuse 0: a refresh token works
    * once. Default `false` (Keycloak's default: old refresh tokens stay usable).
    */
-  strictRefreshTokenReuse?: boolean;
+  strictRefreshTokenReuse?: boolean | undefined;
   /** Add RFC 9207 `iss` to authorization responses and advertise it; default `true` (Keycloak 23+). */
-  issParameter?: boolean;
+  issParameter?: boolean | undefined;
   /** Add `session_state` to authorization responses; default `true`. */
-  sessionStateParameter?: boolean;
+  sessionStateParameter?: boolean | undefined;
   /** `token_type` of token responses; default `'bearer'` (as movingimage's docs show). */
-  tokenTypeCase?: 'Bearer' | 'bearer';
+  tokenTypeCase?: 'Bearer' | 'bearer' | undefined;
   /** Require PKCE on the authorization endpoint; default `false` (verified whenever sent). */
-  requirePkce?: boolean;
+  requirePkce?: boolean | undefined;
   /** Requests per minute per user before the API answers `429`; passed to the API. */
-  rateLimitPerMinute?: number | false;
+  rateLimitPerMinute?: number | false | undefined;
   /** The base clock (epoch ms), default `Date.now`; `advanceClock` adds an offset. */
   now?: () => number;
   /** Used to send back-channel logout tokens; default the global `fetch`. */
-  fetch?: typeof fetch;
+  fetch?: typeof fetch | undefined;
   /**
    * Numbers in [0, 1) for token faults with a `probability`; default `Math.random`. Pass a
    * seeded generator to make a run with random faults repeatable.

@@ -15,9 +15,9 @@ export type FetchHandler = (request: Request) => Promise<Response>;
 /** Where to listen. */
 export interface ServeOptions {
   /** Default `127.0.0.1`. */
-  host?: string;
+  host?: string | undefined;
   /** Default `0` (any free port). */
-  port?: number;
+  port?: number | undefined;
 }
 
 /** A handler listening on a socket. */

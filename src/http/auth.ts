@@ -112,6 +112,8 @@ export function createVmproAuth(input: VmproAuthOptions): VmproAuth {
     refreshMarginSec: input.session.refreshMarginSec,
     idleTimeoutSec: input.session.idleTimeoutSec,
     absoluteTimeoutSec: input.session.absoluteTimeoutSec,
+    // A request waits for a refresh as long as for any other call to the login server.
+    ...(input.timeoutMs !== undefined && { refreshWaitMs: input.timeoutMs }),
     now,
     logger,
   });

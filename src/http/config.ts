@@ -9,44 +9,44 @@ export interface VmproAuthOptions {
   /** Client id registered with movingimage. */
   clientId: string;
   /** Client secret registered with movingimage. */
-  clientSecret?: string;
+  clientSecret?: string | undefined;
   /** How the client authenticates at the token endpoint; default: secret in the body (movingimage's documented way). */
-  clientAuthMethod?: 'client_secret_post' | 'client_secret_basic' | 'none';
+  clientAuthMethod?: 'client_secret_post' | 'client_secret_basic' | 'none' | undefined;
   /** API origin; discovery starts here (WebFinger). Default `https://api.video-cdn.net`. */
-  apiBase?: string;
+  apiBase?: string | undefined;
   /** Issuer; skips WebFinger when set. */
-  issuer?: string;
+  issuer?: string | undefined;
   /** The registered callback URL. Never built from `Host` or `X-Forwarded-*`. Its origin is the app's origin. */
   redirectUri: string;
   /** Where the login server sends the user after logout. Default: the app's origin + `/`. */
-  postLogoutRedirectUri?: string;
+  postLogoutRedirectUri?: string | undefined;
   /** Scopes besides `openid`. */
-  scopes?: string[];
+  scopes?: string[] | undefined;
   session: {
     /** At least 32 characters each; the first encrypts, all decrypt (rotation). A comma-separated string is split. */
     secrets: string[] | string;
     /** Default: an in-memory store. */
-    store?: SessionStore | SessionBackendSource;
-    idleTimeoutSec?: number;
-    absoluteTimeoutSec?: number;
-    refreshMarginSec?: number;
+    store?: SessionStore | SessionBackendSource | undefined;
+    idleTimeoutSec?: number | undefined;
+    absoluteTimeoutSec?: number | undefined;
+    refreshMarginSec?: number | undefined;
   };
   /** Paths of the auth routes. The callback path defaults to the redirect URI's path. */
-  routes?: { login?: string; callback?: string; logout?: string; backchannelLogout?: string };
+  routes?: { login?: string; callback?: string; logout?: string; backchannelLogout?: string } | undefined;
   /** Seconds a login may take from the redirect to the callback. Default 600. */
-  transactionMaxAgeSec?: number;
+  transactionMaxAgeSec?: number | undefined;
   /**
    * Seconds the login server's clock may differ from this machine's when ID and logout tokens
    * are checked. Default 60 (see `DEFAULT_CLOCK_TOLERANCE_SEC`); `vmpro doctor` measures the skew.
    */
-  clockToleranceSec?: number;
+  clockToleranceSec?: number | undefined;
   /** Per request to the login server. Default 10 000 ms. */
-  timeoutMs?: number;
-  fetch?: typeof fetch;
-  logger?: Logger;
+  timeoutMs?: number | undefined;
+  fetch?: typeof fetch | undefined;
+  logger?: Logger | undefined;
   now?: () => number;
   /** A ready protocol client (tests, or to share one between apps). Discovery is skipped. */
-  oidcClient?: OidcClient;
+  oidcClient?: OidcClient | undefined;
 }
 
 /** The validated, defaulted, frozen form of {@link VmproAuthOptions}. */

@@ -25,7 +25,10 @@ export interface VmproContext {
   /** The session, or a `VMPRO_NOT_AUTHENTICATED` error. */
   requireSession(): Promise<SessionRecord>;
   /** Tokens with a valid access token, refreshed once per session when needed. */
-  tokens(options?: { forceRefresh?: boolean; signal?: AbortSignal }): Promise<TokenSet>;
+  tokens(options?: {
+    forceRefresh?: boolean | undefined;
+    signal?: AbortSignal | undefined;
+  }): Promise<TokenSet>;
   /** A token source over this request's session, for your own API clients. */
   readonly tokenSource: TokenSource;
   /** The VideoManager Pro API as the logged-in user (created on first use). */
@@ -84,7 +87,10 @@ export function contextFactory(
       return record;
     }
 
-    async tokens(opts?: { forceRefresh?: boolean; signal?: AbortSignal }): Promise<TokenSet> {
+    async tokens(opts?: {
+      forceRefresh?: boolean | undefined;
+      signal?: AbortSignal | undefined;
+    }): Promise<TokenSet> {
       const record = this.#current ?? (await this.requireSession());
       this.#current = await sessions.freshSession(this.#cookies(), record, opts);
       return this.#current.tokens;

@@ -32,28 +32,28 @@ export type OidcClientMetadata = Readonly<Record<string, unknown>> & {
   authorization_endpoint: string;
   token_endpoint: string;
   jwks_uri: string;
-  end_session_endpoint?: string;
-  revocation_endpoint?: string;
-  userinfo_endpoint?: string;
+  end_session_endpoint?: string | undefined;
+  revocation_endpoint?: string | undefined;
+  userinfo_endpoint?: string | undefined;
 };
 
 export interface AuthorizationRequestOptions {
   /** Same-origin path to return to after login (default `/`). Sanitising is the http layer's job. */
-  returnTo?: string;
+  returnTo?: string | undefined;
   /** Scopes for this request, besides `openid` and the configured ones. */
-  scopes?: string[];
+  scopes?: string[] | undefined;
   /** OpenID Connect `prompt`, e.g. `login`. */
-  prompt?: string;
+  prompt?: string | undefined;
   /** OpenID Connect `login_hint` (pre-fills the user name on the login page). */
-  loginHint?: string;
+  loginHint?: string | undefined;
 }
 
 export interface EndSessionOptions {
   /** The ID token of the session (`id_token_hint`); lets the server skip the confirmation page. */
-  idTokenHint?: string | null;
+  idTokenHint?: string | null | undefined;
   /** Where the server sends the user after logout; must be registered with the client. */
-  postLogoutRedirectUri?: string;
-  state?: string;
+  postLogoutRedirectUri?: string | undefined;
+  state?: string | undefined;
 }
 
 /**
@@ -98,25 +98,36 @@ export interface OidcClient {
    * authentication) and validates the ID token including its `nonce`. Never retried; a second
    * call with the same callback throws `VMPRO_CALLBACK_INVALID` without sending anything.
    */
-  exchangeCode(validated: ValidatedCallback, opts?: { signal?: AbortSignal }): Promise<TokenSet>;
+  exchangeCode(validated: ValidatedCallback, opts?: { signal?: AbortSignal | undefined }): Promise<TokenSet>;
   /**
    * Refreshes (`grant_type=refresh_token`, `scope=openid …`). A new ID token must keep `iss` and
    * `sub`; without one the old ID token and claims are kept, as is the old refresh token when none
    * comes back. `invalid_grant` → `VMPRO_REFRESH_EXPIRED`. Never retries: the caller decides.
+   * `timeoutMs` overrides the client's per-request timeout for this call: the session refresher
+   * waits longer than a request would, because an answer the login server sends after the
+   * client gave up has already spent the refresh token (with Keycloak's "Revoke Refresh Token",
+   * that login would end).
    */
-  refresh(tokens: TokenSet, opts?: { signal?: AbortSignal }): Promise<TokenSet>;
+  refresh(
+    tokens: TokenSet,
+    opts?: { signal?: AbortSignal | undefined; timeoutMs?: number | undefined },
+  ): Promise<TokenSet>;
   /**
    * Resource owner password grant (movingimage's "anonymous" scenario with client `anonymous`).
    * Refused credentials → `OAuthError` `VMPRO_TOKEN_ERROR` ("user name or password was refused").
    */
-  passwordGrant(username: string, password: string, opts?: { signal?: AbortSignal }): Promise<TokenSet>;
+  passwordGrant(
+    username: string,
+    password: string,
+    opts?: { signal?: AbortSignal | undefined },
+  ): Promise<TokenSet>;
   /** The end-session (logout) URL with `id_token_hint`, `client_id`, `post_logout_redirect_uri`, `state`; `null` when the server has no end-session endpoint. */
   buildEndSessionUrl(opts: EndSessionOptions): URL | null;
   /** Revokes a token (RFC 7009) with `token_type_hint`; `false` when the server offers no revocation endpoint. */
   revoke(
     token: string,
     hint?: 'refresh_token' | 'access_token',
-    opts?: { signal?: AbortSignal },
+    opts?: { signal?: AbortSignal | undefined },
   ): Promise<boolean>;
   /** Validates an OpenID Connect Back-Channel Logout token; failures are `VMPRO_LOGOUT_TOKEN_INVALID`. */
   verifyLogoutToken(
@@ -250,7 +261,7 @@ export async function createOidcClient(options: OidcClientOptions): Promise<Oidc
    * A Configuration per operation, so that its requests carry that operation's abort signal.
    * The clock skew makes openid-client's own claim checks use the injected clock.
    */
-  function configuration(call: Call): oidc.Configuration {
+  function configuration(call: Call, timeoutMs = parsed.timeoutMs): oidc.Configuration {
     const config = new oidc.Configuration(
       serverMetadata,
       parsed.clientId,
@@ -261,13 +272,13 @@ export async function createOidcClient(options: OidcClientOptions): Promise<Oidc
       auth,
     );
     config[oidc.customFetch] = (url, init) => call.fetch(url, init as RequestInit);
-    config.timeout = parsed.timeoutMs / 1000;
+    config.timeout = timeoutMs / 1000;
     if (insecure) oidc.allowInsecureRequests(config);
     return config;
   }
 
-  function newCall(signal?: AbortSignal): Call {
-    return new Call(parsed.fetch, parsed.timeoutMs, signal);
+  function newCall(signal?: AbortSignal | undefined, timeoutMs = parsed.timeoutMs): Call {
+    return new Call(parsed.fetch, timeoutMs, signal);
   }
 
   let offlineWarned = false;
@@ -437,11 +448,15 @@ export async function createOidcClient(options: OidcClientOptions): Promise<Oidc
           'There is no refresh token: the login cannot be extended; sign in again.',
         );
       }
-      const call = newCall(opts.signal);
+      const timeoutMs =
+        typeof opts.timeoutMs === 'number' && opts.timeoutMs > 0 ? opts.timeoutMs : parsed.timeoutMs;
+      const call = newCall(opts.signal, timeoutMs);
       const sentAt = now();
       let response: TokenResponse;
       try {
-        response = await oidc.refreshTokenGrant(configuration(call), tokens.refreshToken, { scope });
+        response = await oidc.refreshTokenGrant(configuration(call, timeoutMs), tokens.refreshToken, {
+          scope,
+        });
       } catch (err) {
         const mapped = mapGrantError(err, 'refresh_token', call, now());
         if (mapped.code === 'VMPRO_REFRESH_EXPIRED')

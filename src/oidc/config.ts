@@ -21,45 +21,45 @@ export type ClientAuthMethod = 'client_secret_post' | 'client_secret_basic' | 'n
  */
 export interface OidcClientOptions {
   /** API origin; discovery starts here via WebFinger. Default `https://api.video-cdn.net`. */
-  apiBase?: string;
+  apiBase?: string | undefined;
   /**
    * The bare issuer (e.g. `https://login.movingimage.com/auth/realms/platform`); skips WebFinger.
    * A full `…/.well-known/openid-configuration` URL is accepted too.
    */
-  issuer?: string;
+  issuer?: string | undefined;
   clientId: string;
-  clientSecret?: string;
+  clientSecret?: string | undefined;
   /** Default: `client_secret_post` when a secret is set (movingimage's documented way), else `none`. */
-  clientAuthMethod?: ClientAuthMethod;
+  clientAuthMethod?: ClientAuthMethod | undefined;
   /** The registered callback URL; required for the code flow. */
-  redirectUri?: string;
+  redirectUri?: string | undefined;
   /** Scopes to request besides `openid`. */
-  scopes?: string[];
+  scopes?: string[] | undefined;
   /** Used for every request: discovery, token, JWKS, revocation. Default: the global `fetch`. */
-  fetch?: typeof fetch;
+  fetch?: typeof fetch | undefined;
   /** Per request. Default 10 000. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /**
    * Seconds the login server's clock may differ from this machine's when checking `exp`, `iat`
    * and `nbf` of ID tokens (at sign-in and refresh) and of back-channel logout tokens.
    * Default {@link DEFAULT_CLOCK_TOLERANCE_SEC} (60, as Spring Security): real servers drift,
    * and a larger difference means a clock to fix (`vmpro doctor` measures it).
    */
-  clockToleranceSec?: number;
+  clockToleranceSec?: number | undefined;
   /** A login transaction older than this is refused at the callback. Default 600. */
-  transactionMaxAgeSec?: number;
+  transactionMaxAgeSec?: number | undefined;
   /** Minimum seconds between two JWKS refetches caused by an unknown `kid`. Default 30. */
-  jwksCooldownSec?: number;
+  jwksCooldownSec?: number | undefined;
   /** Back-channel logout tokens issued longer ago than this are refused. Default 300. */
-  logoutTokenMaxAgeSec?: number;
+  logoutTokenMaxAgeSec?: number | undefined;
   /** The clock, epoch ms. Default `Date.now`. */
   now?: () => number;
-  logger?: Logger;
+  logger?: Logger | undefined;
   /**
    * Where discovery answers are kept for their `Cache-Control: max-age`. Default: a cache of this
    * client's own; pass one from {@link createDiscoveryCache} to share it between clients.
    */
-  discoveryCache?: DiscoveryCache;
+  discoveryCache?: DiscoveryCache | undefined;
 }
 
 /** {@link OidcClientOptions} after validation, with every default applied. Frozen. */

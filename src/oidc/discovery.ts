@@ -18,31 +18,31 @@ export interface OidcMetadata {
   authorization_endpoint: string;
   token_endpoint: string;
   jwks_uri: string;
-  end_session_endpoint?: string;
-  revocation_endpoint?: string;
-  userinfo_endpoint?: string;
-  introspection_endpoint?: string;
-  code_challenge_methods_supported?: string[];
-  id_token_signing_alg_values_supported?: string[];
-  authorization_response_iss_parameter_supported?: boolean;
-  grant_types_supported?: string[];
+  end_session_endpoint?: string | undefined;
+  revocation_endpoint?: string | undefined;
+  userinfo_endpoint?: string | undefined;
+  introspection_endpoint?: string | undefined;
+  code_challenge_methods_supported?: string[] | undefined;
+  id_token_signing_alg_values_supported?: string[] | undefined;
+  authorization_response_iss_parameter_supported?: boolean | undefined;
+  grant_types_supported?: string[] | undefined;
   [field: string]: unknown;
 }
 
 export interface DiscoveryOptions {
   /** API origin; WebFinger runs here. Default `https://api.video-cdn.net`. */
-  apiBase?: string;
+  apiBase?: string | undefined;
   /** The bare issuer (or its configuration URL): skips WebFinger. */
-  issuer?: string;
-  fetch?: typeof fetch;
+  issuer?: string | undefined;
+  fetch?: typeof fetch | undefined;
   /** Per request, default 10 000. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Clock for the cache, epoch ms. */
   now?: () => number;
-  logger?: Logger;
-  signal?: AbortSignal;
+  logger?: Logger | undefined;
+  signal?: AbortSignal | undefined;
   /** Where answers are reused for their `Cache-Control: max-age`. Default: nothing is cached. */
-  cache?: DiscoveryCache;
+  cache?: DiscoveryCache | undefined;
 }
 
 export interface DiscoveryResult {
@@ -59,10 +59,10 @@ export interface DiscoveryResult {
 /** Options of the send steps ({@link webfingerRequest}, {@link discoveryRequest}). */
 export interface DiscoveryRequestOptions {
   /** Default: the global `fetch`. */
-  fetch?: typeof fetch;
+  fetch?: typeof fetch | undefined;
   /** Per request, default 10 000. */
-  timeoutMs?: number;
-  signal?: AbortSignal;
+  timeoutMs?: number | undefined;
+  signal?: AbortSignal | undefined;
 }
 
 /** Where an OpenID configuration is, and the issuer it must name. */

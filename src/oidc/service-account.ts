@@ -10,8 +10,8 @@ export interface ServiceAccountOptions {
   username: string;
   password: string;
   /** Refresh this many seconds before the access token expires. Default 30. */
-  refreshMarginSec?: number;
-  logger?: Logger;
+  refreshMarginSec?: number | undefined;
+  logger?: Logger | undefined;
   /** The clock, epoch ms. Default `Date.now`. */
   now?: () => number;
 }

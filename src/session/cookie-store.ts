@@ -13,13 +13,13 @@ const MIN_CHUNK_SIZE = 512;
 /** Options of `cookieStore`. */
 export interface CookieStoreOptions {
   /** Bytes per cookie, name and `=` included; default 3800 (browsers allow 4096). */
-  maxChunkSize?: number;
+  maxChunkSize?: number | undefined;
   /**
    * Where logouts (in the app, and back-channel) are remembered: `memoryLogoutList()` (the
    * default: the instance that received the logout only) or `redisLogoutList({ client })` (every
    * instance).
    */
-  logouts?: LogoutList;
+  logouts?: LogoutList | undefined;
 }
 
 /**

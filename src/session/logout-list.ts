@@ -69,7 +69,7 @@ export interface MemoryLogoutListOptions {
    * Logouts remembered at most; default 10 000 (the oldest are forgotten first, and a copy of a
    * cookie they ended is accepted again until its absolute timeout).
    */
-  maxEntries?: number;
+  maxEntries?: number | undefined;
 }
 
 /**
@@ -112,17 +112,17 @@ export interface RedisLogoutListOptions {
   /** ioredis or node-redis, as for `redisStore` (no key prefix configured on the client). */
   client: RedisClientLike;
   /** Key prefix; default `'vmpro:'` (the list is the sorted set `<prefix>logouts`). */
-  prefix?: string;
+  prefix?: string | undefined;
   /** How often each instance reads new logouts; default 1 000 ms (a logout takes effect everywhere within this). */
-  pollMs?: number;
+  pollMs?: number | undefined;
   /**
    * How old this instance's copy may get while Redis is unreachable before cookie sessions are
    * answered with 503 instead of being trusted; default 10 × `pollMs`, at least 5 000 ms.
    */
-  maxStalenessMs?: number;
+  maxStalenessMs?: number | undefined;
   /** Each Redis command fails after this; default 2 000 ms. */
-  commandTimeoutMs?: number;
-  logger?: Logger;
+  commandTimeoutMs?: number | undefined;
+  logger?: Logger | undefined;
 }
 
 /**

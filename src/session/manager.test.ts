@@ -290,6 +290,42 @@ describe('session manager: single-use login transactions (claimOnce)', () => {
   });
 });
 
+describe('session manager: a slow login server', () => {
+  it('a request stops waiting after refreshWaitMs (504-style, retryable); the refresh goes on and is saved', async () => {
+    const { c, browser } = setup();
+    let release: () => void = () => {};
+    const refresh = vi.fn(async (_tokens: TokenSet, opts?: { timeoutMs?: number | undefined }) => {
+      expect(opts?.timeoutMs).toBe(12_000); // 80 % of the lock's lifetime, not the request's wait
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      return makeTokens(c.now());
+    });
+    const manager = createSessionManager({
+      store: memoryStore({ now: c.now }),
+      secrets: [SECRET],
+      secure: true,
+      refresh,
+      now: c.now,
+      refreshWaitMs: 50,
+    });
+    managers.push(manager);
+    await manager.create(browser.request(), { tokens: makeTokens(c.now()), user: { sub: 'u' }, sid: null });
+    c.advance(301_000);
+    const jar = browser.request();
+    const record = (await manager.load(jar))!;
+    const error = await manager.freshTokens(jar, record).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'VMPRO_UPSTREAM_TIMEOUT', retryable: true });
+    release();
+    await vi.waitFor(async () => {
+      const later = browser.request();
+      const next = await manager.freshTokens(later, (await manager.load(later))!);
+      expect(next.accessTokenExpiresAt).toBeGreaterThan(c.now());
+    });
+    expect(refresh).toHaveBeenCalledTimes(1);
+  });
+});
+
 describe('session manager: store outage', () => {
   async function outage() {
     const ctx = setup();

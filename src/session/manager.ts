@@ -37,6 +37,7 @@ interface Config {
   absoluteMs: number;
   lockTtlMs: number;
   lockWaitMs: number;
+  refreshWaitMs: number;
   touchIntervalMs: number;
   now: () => number;
   logger: Logger;
@@ -124,6 +125,7 @@ function resolveConfig(options: SessionManagerOptions): Config {
     absoluteMs: optionalNumber(options, 'absoluteTimeoutSec', 12 * 3600, 1) * 1000,
     lockTtlMs: optionalNumber(options, 'lockTtlMs', 15_000, 100),
     lockWaitMs: optionalNumber(options, 'lockWaitMs', 10_000, 0),
+    refreshWaitMs: optionalNumber(options, 'refreshWaitMs', 10_000, 1),
     // Idle expiry moves with lastSeenAt; write it often enough that a short idle timeout works.
     touchIntervalMs: idleMs === undefined ? MINUTE : Math.min(MINUTE, Math.max(1000, idleMs / 4)),
     now: options.now ?? Date.now,
@@ -189,6 +191,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     marginMs: config.marginMs,
     lockTtlMs: config.lockTtlMs,
     lockWaitMs: config.lockWaitMs,
+    refreshWaitMs: config.refreshWaitMs,
     now,
     logger: log,
   });

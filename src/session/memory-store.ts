@@ -15,9 +15,9 @@ interface Entry {
 /** Options of `memoryStore`. */
 export interface MemoryStoreOptions {
   /** Default 10 000; beyond it a least recently used session is evicted (that user logs in again). */
-  maxEntries?: number;
+  maxEntries?: number | undefined;
   /** How often expired sessions and locks are swept; default 60 000 ms (the timer does not keep the process alive). */
-  sweepIntervalMs?: number;
+  sweepIntervalMs?: number | undefined;
   now?: () => number;
 }
 

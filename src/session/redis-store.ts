@@ -42,21 +42,21 @@ export interface RedisSessionStore extends SessionStore {
 export interface RedisStoreOptions {
   client: RedisClientLike;
   /** Prefix of every key and of the invalidation channel; default `'vmpro:'`. */
-  prefix?: string;
+  prefix?: string | undefined;
   /** Keep an in-process, invalidated copy of records (default true). */
-  localCache?: boolean;
+  localCache?: boolean | undefined;
   /** Records kept in the local cache; default 10 000 (least recently used evicted). */
-  localCacheMaxEntries?: number;
+  localCacheMaxEntries?: number | undefined;
   /** How often the invalidation channel is proven alive; default 5 000 ms. */
-  heartbeatMs?: number;
+  heartbeatMs?: number | undefined;
   /** Each Redis command fails with `VMPRO_STORE_UNAVAILABLE` after this; default 2 000 ms. */
-  commandTimeoutMs?: number;
+  commandTimeoutMs?: number | undefined;
   /**
    * Secrets that encrypt each record at rest (JWE, A256GCM; the first encrypts, all decrypt).
    * Optional: `createSessionManager` hands the store its own session `secrets`.
    */
-  secrets?: string[];
-  logger?: Logger;
+  secrets?: string[] | undefined;
+  logger?: Logger | undefined;
 }
 
 type Command = (args: string[]) => Promise<unknown>;

@@ -30,6 +30,7 @@ export interface RefresherOptions {
   marginMs: number;
   lockTtlMs: number;
   lockWaitMs: number;
+  refreshWaitMs: number;
   now: () => number;
   logger: Logger;
 }
@@ -39,7 +40,7 @@ export interface Refresher {
   freshSession(
     jar: CookieJar,
     record: SessionRecord,
-    options?: { forceRefresh?: boolean; signal?: AbortSignal },
+    options?: { forceRefresh?: boolean | undefined; signal?: AbortSignal | undefined },
   ): Promise<SessionRecord>;
   tokenSource(jar: CookieJar, record: SessionRecord): TokenSource;
   /** Refreshes still running in the background (for shutdown and tests). */
@@ -119,8 +120,30 @@ export function createRefresher(options: RefresherOptions): Refresher {
    * tokens are saved before another instance could take the lock and spend the same refresh
    * token.
    */
-  const callRefresh = (tokens: TokenSet) =>
-    options.refresh(tokens, { signal: AbortSignal.timeout(Math.floor(options.lockTtlMs * 0.8)) });
+  const callRefresh = (tokens: TokenSet) => {
+    const deadlineMs = Math.floor(options.lockTtlMs * 0.8);
+    return options.refresh(tokens, { signal: AbortSignal.timeout(deadlineMs), timeoutMs: deadlineMs });
+  };
+
+  /** Waits for a flight at most `refreshWaitMs`; the flight itself goes on and saves its result. */
+  const waitFor = (running: Promise<SessionRecord>): Promise<SessionRecord> => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new VmproError(
+              'VMPRO_UPSTREAM_TIMEOUT',
+              'The login server is slow to refresh the session. The refresh goes on and its result is kept; try again in a moment.',
+              { retryable: true, retryAfter: 1 },
+            ),
+          ),
+        options.refreshWaitMs,
+      );
+      timer.unref?.();
+    });
+    return Promise.race([running, late]).finally(() => clearTimeout(timer));
+  };
 
   /** The failure policy: the record to use, or an error. `current` is the record the refresh started from. */
   const onRefreshFailure = async (
@@ -301,10 +324,13 @@ export function createRefresher(options: RefresherOptions): Refresher {
     const had = record.tokens.accessToken;
     let next: SessionRecord;
     try {
-      next = await withSignal(flight(key, record, force), opts.signal);
+      next = await withSignal(waitFor(flight(key, record, force)), opts.signal);
       // Joined a flight that ended with the very token this caller was told is invalid: one more.
       if (force && next.tokens.accessToken === had) {
-        next = await withSignal(flight(key, { ...record, ...next, id: record.id }, true), opts.signal);
+        next = await withSignal(
+          waitFor(flight(key, { ...record, ...next, id: record.id }, true)),
+          opts.signal,
+        );
       }
     } catch (error) {
       if (endsSession(error)) backend.clear(jar);

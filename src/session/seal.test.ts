@@ -119,7 +119,7 @@ describe('sealJson / unsealJson', () => {
     expect(JSON.parse(new TextDecoder().decode(plaintext))).toEqual(payload);
     const { kid, iat, exp } = decodeProtectedHeader(sealed);
     const byJose = await new CompactEncrypt(new TextEncoder().encode(JSON.stringify(payload)))
-      .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', kid, iat, exp })
+      .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', kid: kid as string, iat, exp })
       .encrypt(key);
     expect(await unsealJson([SECRET], byJose, { purpose: 'session' })).toEqual(payload);
   });

@@ -10,9 +10,9 @@ import type { BackendContext, SessionBackend } from './backend.js';
 /** Who is logged in (from the validated ID token). */
 export interface SessionUser {
   sub: string;
-  name?: string;
-  email?: string;
-  preferred_username?: string;
+  name?: string | undefined;
+  email?: string | undefined;
+  preferred_username?: string | undefined;
 }
 
 /**
@@ -47,7 +47,7 @@ export interface CookieAttributes {
   sameSite: 'Lax' | 'Strict' | 'None';
   path: string;
   /** Seconds; absent = a browser-session cookie. */
-  maxAge?: number;
+  maxAge?: number | undefined;
 }
 
 /**
@@ -125,27 +125,36 @@ export interface SessionBackendSource {
 /** Options of `createSessionManager`. */
 export interface SessionManagerOptions {
   /** Where sessions live: `memoryStore()` (the default), `redisStore({ client })`, your own `SessionStore`, or `cookieStore()`. */
-  store?: SessionStore | SessionBackendSource;
+  store?: SessionStore | SessionBackendSource | undefined;
   /** Each ≥ 32 characters; the first encrypts/signs, all decrypt (rotation). */
   secrets: string[];
   /** Secure cookies with the `__Host-` prefix; false only for plain-http loopback development. */
   secure: boolean;
   /** Default `'__Host-vmpro'` when secure, `'vmpro'` otherwise. */
-  cookieName?: string;
+  cookieName?: string | undefined;
   /** The protocol client's refresh; throws `VmproError`s (see the failure policy). */
-  refresh: (tokens: TokenSet, options?: { signal?: AbortSignal }) => Promise<TokenSet>;
+  refresh: (
+    tokens: TokenSet,
+    options?: { signal?: AbortSignal | undefined; timeoutMs?: number | undefined },
+  ) => Promise<TokenSet>;
   /** Refresh this many seconds before the access token expires; default 30, never more than half its lifetime. */
-  refreshMarginSec?: number;
+  refreshMarginSec?: number | undefined;
   /** Default: until the refresh token expires (`refreshTokenExpiresAt`); else 3600. */
-  idleTimeoutSec?: number;
+  idleTimeoutSec?: number | undefined;
   /** Default 12 h. */
-  absoluteTimeoutSec?: number;
+  absoluteTimeoutSec?: number | undefined;
   /** Cross-process refresh lock lifetime; default 15 000 (must exceed the refresh HTTP timeout). */
-  lockTtlMs?: number;
+  lockTtlMs?: number | undefined;
   /** How long a request waits for another instance's refresh; default 10 000. */
-  lockWaitMs?: number;
+  lockWaitMs?: number | undefined;
+  /**
+   * How long a request whose access token has expired waits for its refresh; default 10 000
+   * (`createVmproAuth` passes its `timeoutMs`). The refresh itself goes on for up to 80 % of
+   * `lockTtlMs`, and its result is saved: a slow login server's answer is never thrown away.
+   */
+  refreshWaitMs?: number | undefined;
   now?: () => number;
-  logger?: Logger;
+  logger?: Logger | undefined;
 }
 
 /** Sessions on top of a store, and the refresher. Created by `createSessionManager`. */
@@ -174,13 +183,13 @@ export interface SessionManager {
   freshSession(
     jar: CookieJar,
     record: SessionRecord,
-    options?: { forceRefresh?: boolean; signal?: AbortSignal },
+    options?: { forceRefresh?: boolean | undefined; signal?: AbortSignal | undefined },
   ): Promise<SessionRecord>;
   /** `freshSession(...)`'s tokens. */
   freshTokens(
     jar: CookieJar,
     record: SessionRecord,
-    options?: { forceRefresh?: boolean; signal?: AbortSignal },
+    options?: { forceRefresh?: boolean | undefined; signal?: AbortSignal | undefined },
   ): Promise<TokenSet>;
   /** `getAccessToken({ forceRefresh })` → `freshTokens(...).accessToken`. */
   tokenSource(jar: CookieJar, record: SessionRecord): TokenSource;

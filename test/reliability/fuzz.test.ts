@@ -107,7 +107,7 @@ async function send(origin: string, request: Sent): Promise<Answer> {
   const response = await fetch(`${origin}${request.path}`, {
     method: request.method,
     headers: request.headers,
-    body: request.body,
+    ...(request.body !== undefined && { body: request.body }),
     redirect: 'manual',
     signal: AbortSignal.timeout(15_000),
   });

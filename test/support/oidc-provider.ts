@@ -165,7 +165,7 @@ export async function startOidcProvider(options: OidcProviderOptions = {}): Prom
     }
     if (requestUrl.pathname === REALM_PATH || requestUrl.pathname.startsWith(`${REALM_PATH}/`)) {
       // Mounting under a path prefix, as oidc-provider's docs describe for plain node:http.
-      (req as IncomingMessage & { originalUrl?: string }).originalUrl = req.url;
+      (req as IncomingMessage & { originalUrl?: string | undefined }).originalUrl = req.url;
       req.url = (req.url ?? '/').slice(REALM_PATH.length) || '/';
       callback(req, res);
       return;

@@ -50,7 +50,12 @@ function setup(extra: Partial<VmproApiOptions> = {}) {
     if (init.json !== undefined) headers['content-type'] ??= 'application/json';
     const body = init.json === undefined ? undefined : JSON.stringify(init.json);
     const response = await api.handle(
-      new Request(`${ORIGIN}${path}`, { method, headers, body, signal: init.signal }),
+      new Request(`${ORIGIN}${path}`, {
+        method,
+        headers,
+        ...(body !== undefined && { body }),
+        ...(init.signal && { signal: init.signal }),
+      }),
     );
     if (!response) throw new Error(`handle() returned null for ${path}`);
     return response;

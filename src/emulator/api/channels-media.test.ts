@@ -27,7 +27,9 @@ function setup() {
     const headers: Record<string, string> = { authorization: 'Bearer demo-token' };
     if (json !== undefined) headers['content-type'] = 'application/json';
     const body = json === undefined ? undefined : JSON.stringify(json);
-    const response = await api.handle(new Request(`${ORIGIN}${path}`, { method, headers, body }));
+    const response = await api.handle(
+      new Request(`${ORIGIN}${path}`, { method, headers, ...(body !== undefined && { body }) }),
+    );
     if (!response) throw new Error(`handle() returned null for ${path}`);
     return response;
   };

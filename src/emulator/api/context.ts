@@ -15,7 +15,7 @@ export interface Caller {
   /** Epoch seconds. */
   exp: number;
   /** Set for legacy (`/v1/vms/auth/login`) tokens, which are valid for one VideoManager only. */
-  legacyVideoManagerId?: number | null;
+  legacyVideoManagerId?: number | null | undefined;
 }
 
 /** A legacy token issued by `POST /v1/vms/auth/login` or `…/auth/refresh/{vm}`. */

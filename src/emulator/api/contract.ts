@@ -7,7 +7,7 @@
 /** What the API knows about the caller of a request, from a verified access token. */
 export interface ApiPrincipal {
   sub: string;
-  preferred_username?: string;
+  preferred_username?: string | undefined;
   /** Epoch seconds. */
   exp: number;
 }
@@ -15,7 +15,7 @@ export interface ApiPrincipal {
 /** A fault the API should answer with instead of doing its work. */
 export interface ApiFault {
   /** HTTP method to match; any when absent. */
-  method?: string;
+  method?: string | undefined;
   /** Path pattern relative to the origin, e.g. `/v1/vms` or `/v1/vms/*\/videos` (`*` = one segment, `**` = any). */
   path: string;
   /**
@@ -26,11 +26,11 @@ export interface ApiFault {
    * `reset`: destroy the connection without an answer.
    */
   kind: 'invalid_token' | 'status' | 'html' | 'delay' | 'reset';
-  status?: number;
-  retryAfter?: number;
-  delayMs?: number;
+  status?: number | undefined;
+  retryAfter?: number | undefined;
+  delayMs?: number | undefined;
   /** How many matching requests the fault applies to; unlimited when absent. */
-  times?: number;
+  times?: number | undefined;
 }
 
 export interface VmproApiOptions {
@@ -43,7 +43,7 @@ export interface VmproApiOptions {
   /** The emulator's clock in epoch ms (tests can move it forward). */
   now(): number;
   /** Requests per minute per user before `429`; off when absent or `false`. */
-  rateLimitPerMinute?: number | false;
+  rateLimitPerMinute?: number | false | undefined;
 }
 
 export interface ApiCounters {

@@ -28,8 +28,8 @@ export class EmulatorConnectionReset extends Error {
 /** Extra parts of an error answer. */
 export interface ApiErrorOptions {
   /** Application error code in the body (movingimage documents numeric and enum codes). */
-  code?: number | string;
-  headers?: Record<string, string>;
+  code?: number | string | undefined;
+  headers?: Record<string, string> | undefined;
 }
 
 /** An error answer `{"message": …, "code"?: …}` with an HTTP status; thrown inside handlers. */

@@ -38,7 +38,9 @@ function setup() {
       headers['content-type'] ??= 'application/json';
       body = JSON.stringify(init.json);
     }
-    const response = await api.handle(new Request(`${ORIGIN}${path}`, { method, headers, body }));
+    const response = await api.handle(
+      new Request(`${ORIGIN}${path}`, { method, headers, ...(body !== undefined && { body }) }),
+    );
     if (!response) throw new Error(`handle() returned null for ${path}`);
     return response;
   };

@@ -67,8 +67,8 @@ export interface LoginPageInput {
   loginId: string;
   clientId: string;
   /** Pre-filled username (after a failed attempt or from `login_hint`). */
-  username?: string;
-  error?: string;
+  username?: string | undefined;
+  error?: string | undefined;
 }
 
 /** The Keycloak-like login form: fields `username`, `password`, submit `kc-login`, cancel `kc-cancel`. */
@@ -133,7 +133,7 @@ export interface HomePageInput {
   issuer: string;
   apiBase: string;
   users: ReadonlyArray<{ username: string; password: string; name: string }>;
-  clients: ReadonlyArray<{ clientId: string; redirectUris: string[]; publicClient?: boolean }>;
+  clients: ReadonlyArray<{ clientId: string; redirectUris: string[]; publicClient?: boolean | undefined }>;
 }
 
 /** `GET /` of the emulator origin: where things are and how to sign in. */

@@ -52,17 +52,17 @@ export interface LoginServerOptions {
   origin(): string;
   /** The emulator's clock, epoch ms. */
   now(): number;
-  accessTokenLifetime?: number;
-  refreshTokenLifetime?: number;
-  clients?: EmulatorClient[];
-  users?: EmulatorUser[];
-  strictRefreshTokenReuse?: boolean;
-  issParameter?: boolean;
-  sessionStateParameter?: boolean;
-  tokenTypeCase?: 'Bearer' | 'bearer';
-  requirePkce?: boolean;
+  accessTokenLifetime?: number | undefined;
+  refreshTokenLifetime?: number | undefined;
+  clients?: EmulatorClient[] | undefined;
+  users?: EmulatorUser[] | undefined;
+  strictRefreshTokenReuse?: boolean | undefined;
+  issParameter?: boolean | undefined;
+  sessionStateParameter?: boolean | undefined;
+  tokenTypeCase?: 'Bearer' | 'bearer' | undefined;
+  requirePkce?: boolean | undefined;
   /** Used to deliver back-channel logout tokens; default the global `fetch`. */
-  fetch?: typeof fetch;
+  fetch?: typeof fetch | undefined;
   /** Numbers in [0, 1) for probabilistic faults; default `Math.random`. */
   random?: () => number;
 }

@@ -17,7 +17,7 @@ export interface ClientSession {
   /** Set when a code was reused, the refresh token revoked, or the SSO session ended. */
   revoked: boolean;
   /** `nonce` of the authorization request, repeated in refreshed ID tokens. */
-  nonce?: string;
+  nonce?: string | undefined;
   /** What the token endpoint saw of this client session's refresh grants (for the counters). */
   readonly refreshes: { requests: number; succeeded: number; inFlight: number; maxInFlight: number };
 }
@@ -32,7 +32,7 @@ export interface SsoSession {
   lastActivity: number;
   ended: boolean;
   /** Opaque value of the browser's SSO cookie, when the session came from the login form. */
-  readonly cookieHandle?: string;
+  readonly cookieHandle?: string | undefined;
   readonly clients: Map<string, ClientSession>;
 }
 
@@ -42,11 +42,11 @@ export interface AuthRequest {
   redirectUri: string;
   responseMode: 'query' | 'fragment';
   scope: string;
-  state?: string;
-  nonce?: string;
-  codeChallenge?: string;
-  codeChallengeMethod?: 'S256' | 'plain';
-  maxAge?: number;
+  state?: string | undefined;
+  nonce?: string | undefined;
+  codeChallenge?: string | undefined;
+  codeChallengeMethod?: 'S256' | 'plain' | undefined;
+  maxAge?: number | undefined;
 }
 
 /** A login form that is waiting for credentials; referenced by an opaque id in the form. */

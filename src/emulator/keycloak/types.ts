@@ -8,15 +8,15 @@
 export interface EmulatorClient {
   clientId: string;
   /** Required for confidential clients; absent (or ignored) for public ones. */
-  clientSecret?: string;
+  clientSecret?: string | undefined;
   /** Exact-match list of redirect URIs for the authorization code flow. */
   redirectUris: string[];
   /** Allowed `post_logout_redirect_uri` values; when absent the redirect URIs are allowed (Keycloak's `+`). */
-  postLogoutRedirectUris?: string[];
+  postLogoutRedirectUris?: string[] | undefined;
   /** Where OpenID Connect Back-Channel Logout tokens are POSTed when a session of this client ends. */
-  backchannelLogoutUri?: string;
+  backchannelLogoutUri?: string | undefined;
   /** A public client authenticates with its `client_id` alone (like `anonymous`). */
-  publicClient?: boolean;
+  publicClient?: boolean | undefined;
 }
 
 /** A user account of the emulated realm. */
@@ -26,8 +26,8 @@ export interface EmulatorUser {
   /** Stable subject identifier (a UUID in Keycloak). */
   sub: string;
   name: string;
-  given_name?: string;
-  family_name?: string;
+  given_name?: string | undefined;
+  family_name?: string | undefined;
   email: string;
 }
 
@@ -45,7 +45,7 @@ export type EmulatorGrantType = 'authorization_code' | 'refresh_token' | 'passwo
  */
 export interface TokenFault {
   /** Only requests with this `grant_type`; any when absent. */
-  grantType?: string;
+  grantType?: string | undefined;
   /**
    * `status`: answer `status` (default 503, with `Retry-After` when `retryAfter` is set) and a short text body;
    * `oauth_error`: a JSON `{error, error_description}` with `status` (default 400, 401 for `invalid_client`);
@@ -55,29 +55,29 @@ export interface TokenFault {
    * `malformed_json`: `200` with `Content-Type: application/json` and a body that is not JSON.
    */
   kind: 'status' | 'oauth_error' | 'html' | 'delay' | 'reset' | 'malformed_json';
-  status?: number;
+  status?: number | undefined;
   /** OAuth error code for `oauth_error` (default `invalid_grant`). */
-  error?: string;
+  error?: string | undefined;
   /** `error_description` for `oauth_error`. */
-  errorDescription?: string;
+  errorDescription?: string | undefined;
   /** Seconds, sent as `Retry-After`. */
-  retryAfter?: number;
-  delayMs?: number;
+  retryAfter?: number | undefined;
+  delayMs?: number | undefined;
   /**
    * `delay` only: a request whose caller hangs up during the delay is, with `complete` (the
    * default), still carried out, like a slow Keycloak does (a refresh then rotates the refresh
    * token, and with strict reuse the login ends at its next refresh); with `drop` it is dropped
    * unprocessed, like a stalled server behind a proxy that gives up with the caller.
    */
-  whenAbandoned?: 'complete' | 'drop';
+  whenAbandoned?: 'complete' | 'drop' | undefined;
   /** How many matching requests the fault applies to; unlimited when absent. */
-  times?: number;
+  times?: number | undefined;
   /**
    * The chance (0 to 1) that a matching request gets this fault; every one when absent. A request
    * the fault spares does not use up `times` and is offered to the next fault, then answered
    * normally. The dice are the emulator's `random` option (a seeded one makes runs repeatable).
    */
-  probability?: number;
+  probability?: number | undefined;
 }
 
 /** What the login server has seen since the start (or the last reset). */

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ISSUER_LINK_REL } from 'vmpro-connect';
 import { type RunningEmulator, startEmulator } from 'vmpro-connect/emulator';
 import { type DoctorOptions, doctor } from './commands/doctor.js';
 import type { CliContext } from './context.js';
@@ -77,7 +78,7 @@ describe('vmpro doctor', () => {
     const { code, line } = await runDoctor({ VMPRO_API_BASE: `http://127.0.0.1:${port}` });
     const webfinger = line('WebFinger');
     expect(webfinger.line).toMatch(
-      /^✘ WebFinger at http:\/\/127\.0\.0\.1:\d+\/\.well-known\/webfinger\?.* cannot be reached: ECONNREFUSED/,
+      /^✘ WebFinger: Discovery \(WebFinger\) failed: http:\/\/127\.0\.0\.1:\d+\/\.well-known\/webfinger\?\S+ could not be reached \(fetch failed: ECONNREFUSED\)/,
     );
     expect(webfinger.fix).toMatch(/VMPRO_API_BASE/);
     expect(line('OpenID configuration').line).toMatch(/^– /);
@@ -94,8 +95,12 @@ describe('vmpro doctor', () => {
   it('fails the issuer check when the configured issuer differs from the announced one', async () => {
     const { code, line } = await runDoctor({}, { issuer: `${emulator.issuer}/` });
     const issuer = line('names the issuer');
-    expect(issuer.line).toMatch(/^✘ The OpenID configuration names the issuer/);
+    expect(issuer.line).toMatch(
+      /^✘ Issuer: The OpenID configuration at \S+ names the issuer "[^"]+", but "[^"]+\/" was expected\./,
+    );
     expect(issuer.fix).toMatch(/frontendUrl|misspelled/);
+    expect(line('✔ Issuer').line).toBe('');
+    expect(line('PKCE').line).toBe('– PKCE not checked: no usable OpenID configuration');
     expect(code).toBe(1);
   });
 
@@ -257,7 +262,7 @@ describe('vmpro doctor: clock skew against the Date headers', () => {
           subject: `${api}/v1/`,
           links: [
             {
-              rel: 'http://openid.net/specs/connect/1.0/issuer',
+              rel: ISSUER_LINK_REL,
               href: `${issuer}/.well-known/openid-configuration`,
             },
           ],
@@ -323,6 +328,140 @@ describe('vmpro doctor: clock skew against the Date headers', () => {
     const { line } = await runDoctor({}, { issuer: emulator.issuer });
     expect(line('Clock of the API').line).toBe('– Clock of the API not compared: WebFinger was not needed');
     expect(line('Clock of the login server').line).toMatch(/^✔ /);
+  });
+});
+
+describe('vmpro doctor: WebFinger and the OpenID configuration, as vmpro-connect reads them', () => {
+  const api = 'https://api.example';
+  const issuer = 'https://login.example/auth/realms/platform';
+  const configurationUrl = `${issuer}/.well-known/openid-configuration`;
+  const endpoint = (path: string) => `${issuer}/protocol/openid-connect/${path}`;
+  const complete = {
+    issuer,
+    authorization_endpoint: endpoint('auth'),
+    token_endpoint: endpoint('token'),
+    jwks_uri: endpoint('certs'),
+    code_challenge_methods_supported: ['S256'],
+  };
+  const movingimageForm = () =>
+    Response.json(
+      { subject: `${api}/v1/`, links: [{ rel: ISSUER_LINK_REL, href: configurationUrl }] },
+      { headers: { 'content-type': 'application/jrd+json' } },
+    );
+
+  /** An API host and a login server on a fake network; each answer is made afresh per request. */
+  function network(answers: { webfinger?: () => Response; configuration?: Record<string, unknown> }) {
+    const fetch = (async (input: string | URL | Request) => {
+      const url = new URL(input instanceof Request ? input.url : input);
+      if (url.origin === api) return (answers.webfinger ?? movingimageForm)();
+      return Response.json(answers.configuration ?? complete);
+    }) as typeof globalThis.fetch;
+    return [{ VMPRO_API_BASE: api }, {}, { fetch }] as const;
+  }
+
+  it("passes WebFinger in movingimage's form and a complete configuration, endpoints checked by the library", async () => {
+    const { code, out } = await runDoctor(...network({}));
+    expect(out).toContain(`✔ WebFinger in movingimage's form: the issuer link is ${configurationUrl}`);
+    expect(out).toContain(`✔ OpenID configuration at ${configurationUrl}`);
+    expect(out).toContain(`✔ Issuer ${issuer}`);
+    expect(out).toContain('✔ PKCE with S256 supported');
+    expect(out).toContain(
+      '✔ Endpoints use https (or loopback http), as vmpro-connect checked while reading the configuration',
+    );
+    expect(code).toBe(0);
+  });
+
+  it('fails when WebFinger has no issuer link, and does not look for a configuration', async () => {
+    const webfinger = () =>
+      Response.json(
+        { subject: `${api}/v1/`, links: [{ rel: 'self', href: api }] },
+        {
+          headers: { 'content-type': 'application/jrd+json' },
+        },
+      );
+    const { code, line } = await runDoctor(...network({ webfinger }));
+    const check = line('WebFinger');
+    expect(check.line).toBe(
+      `✘ WebFinger: Discovery (WebFinger) failed: the answer from ${api}/.well-known/webfinger?resource=${encodeURIComponent(`${api}/v1/`)} has no link with rel "${ISSUER_LINK_REL}". Check apiBase, or set the issuer explicitly.`,
+    );
+    expect(check.fix).toMatch(/does not announce a login server.*VMPRO_API_BASE.*VMPRO_ISSUER/);
+    expect(line('OpenID configuration').line).toBe('– OpenID configuration not checked: its URL is unknown');
+    expect(code).toBe(1);
+  });
+
+  it('says to try again later when WebFinger answers 503', async () => {
+    const webfinger = () => new Response('down', { status: 503 });
+    const { code, line } = await runDoctor(...network({ webfinger }));
+    expect(line('WebFinger').line).toMatch(
+      /^✘ WebFinger: Discovery \(WebFinger\) failed: \S+ answered HTTP 503\./,
+    );
+    expect(line('WebFinger').fix).toMatch(/^ {4}fix: The server has a problem: try again later\./);
+    expect(code).toBe(1);
+  });
+
+  it("warns when WebFinger works but differs from movingimage's form, naming each difference", async () => {
+    const webfinger = () =>
+      Response.json({ subject: 'acct:someone@api.example', links: [{ rel: ISSUER_LINK_REL, href: issuer }] });
+    const { code, line } = await runDoctor(...network({ webfinger }));
+    const check = line('WebFinger');
+    expect(check.line).toBe(
+      `! WebFinger works but differs from movingimage's form: the issuer link is a bare issuer, not the configuration URL; the subject is "acct:someone@api.example", not ${api}/v1/; the content type is not application/jrd+json`,
+    );
+    expect(check.fix).toContain('vmpro-connect copes with this');
+    expect(line('OpenID configuration').line).toBe(`✔ OpenID configuration at ${configurationUrl}`);
+    expect(code).toBe(0);
+  });
+
+  it('fails when the configuration does not advertise PKCE S256', async () => {
+    const { code_challenge_methods_supported: _, ...withoutPkce } = complete;
+    const { code, line } = await runDoctor(...network({ configuration: withoutPkce }));
+    expect(line('PKCE').line).toBe('✘ PKCE S256 is not advertised (code_challenge_methods_supported: null)');
+    expect(line('PKCE').fix).toContain('Enable PKCE S256');
+    expect(line('Issuer').line).toBe(`✔ Issuer ${issuer}`);
+    expect(code).toBe(1);
+
+    const plainOnly = await runDoctor(
+      ...network({ configuration: { ...complete, code_challenge_methods_supported: ['plain'] } }),
+    );
+    expect(plainOnly.line('PKCE').line).toBe(
+      '✘ PKCE S256 is not advertised (code_challenge_methods_supported: ["plain"])',
+    );
+  });
+
+  it('fails on an endpoint over plain http to a host that is not loopback', async () => {
+    const insecure = 'http://login.example/auth/realms/platform/protocol/openid-connect/token';
+    const { code, line, out } = await runDoctor(
+      ...network({ configuration: { ...complete, token_endpoint: insecure } }),
+    );
+    const check = line('token_endpoint');
+    expect(check.line).toBe(
+      `✘ OpenID configuration: Discovery failed: "token_endpoint" in the OpenID configuration at ${configurationUrl} (${insecure}) uses plain http:// to a non-loopback host; https:// is required.`,
+    );
+    expect(check.fix).toMatch(
+      /https:\/\/ endpoints \(plain http:\/\/ only on 127\.0\.0\.1\/::1\/localhost\)/,
+    );
+    expect(out).not.toContain('✔ Endpoints');
+    expect(line('PKCE').line).toMatch(/^– /);
+    expect(code).toBe(1);
+  });
+
+  it('fails when the configuration lacks a required endpoint', async () => {
+    const { jwks_uri: _, ...withoutJwks } = complete;
+    const { code, line } = await runDoctor(...network({ configuration: withoutJwks }));
+    expect(line('jwks_uri').line).toBe(
+      `✘ OpenID configuration: Discovery failed: the OpenID configuration at ${configurationUrl} has no "jwks_uri". Check that the URL points to the login server's realm.`,
+    );
+    expect(line('jwks_uri').fix).toContain('VMPRO_ISSUER');
+    expect(code).toBe(1);
+  });
+
+  it('fails on a configured issuer over plain http to a host that is not loopback, naming the setting', async () => {
+    const [env, , ctx] = network({});
+    const { code, line } = await runDoctor(env, { issuer: 'http://login.example/auth/realms/platform' }, ctx);
+    const check = line('`issuer`');
+    expect(check.line).toMatch(/^✘ Issuer: vmpro-connect: `issuer` must use https:\/\//);
+    expect(check.fix).toContain('Set VMPRO_ISSUER (or --issuer)');
+    expect(code).toBe(1);
   });
 });
 

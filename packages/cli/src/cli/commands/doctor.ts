@@ -2,9 +2,25 @@
  * `vmpro doctor`: checks the set-up one step at a time (Node, API base, WebFinger, OpenID
  * configuration, issuer, PKCE, https endpoints, clock, client, session secret and store, the
  * credentials file) and prints ✔/✘ with a fix for each failure.
+ *
+ * WebFinger and the OpenID configuration are read with vmpro-connect's own send and process
+ * steps, so doctor judges them by exactly the rules a sign-in uses; it adds what those steps do
+ * not check (movingimage's form of WebFinger, PKCE S256, the servers' clocks).
  */
 
-import { DEFAULT_API_BASE, DEFAULT_CLOCK_TOLERANCE_SEC, ISSUER_LINK_REL } from 'vmpro-connect';
+import {
+  DEFAULT_API_BASE,
+  DEFAULT_CLOCK_TOLERANCE_SEC,
+  type DiscoveryRequestOptions,
+  discoveryRequest,
+  isVmproError,
+  type OidcMetadata,
+  processDiscoveryResponse,
+  processWebfingerResponse,
+  type VmproError,
+  type WebfingerResult,
+  webfingerRequest,
+} from 'vmpro-connect';
 import { parseSecrets } from '../../demo/env.js';
 import { isLoopbackHost } from '../../url.js';
 import { type CliContext, clock, say } from '../context.js';
@@ -29,96 +45,80 @@ export interface CheckResult {
 }
 
 const MARK: Record<CheckResult['status'], string> = { ok: '✔', fail: '✘', warn: '!', skip: '–' };
-const WELL_KNOWN = '/.well-known/openid-configuration';
 /** A clock difference above this is worth fixing before it grows past the tolerance. */
 const WARN_SKEW_MS = 10_000;
-const ENDPOINT_FIELDS = [
-  'authorization_endpoint',
-  'token_endpoint',
-  'jwks_uri',
-  'userinfo_endpoint',
-  'end_session_endpoint',
-  'revocation_endpoint',
-  'introspection_endpoint',
-];
 
-class Problem extends Error {
-  constructor(
-    message: string,
-    readonly fix: string,
-  ) {
-    super(message);
-  }
-}
+const FIX_REACH_API =
+  'Check VMPRO_API_BASE and the network (for the emulator: is `vmpro emulator` running?), or set VMPRO_ISSUER to skip WebFinger.';
+const FIX_NO_LOGIN_SERVER =
+  'This host does not announce a login server vmpro-connect can use: check VMPRO_API_BASE, or set VMPRO_ISSUER.';
+const FIX_ISSUER_SETTING =
+  'Set VMPRO_ISSUER (or --issuer) to the bare issuer, e.g. https://login.movingimage.com/auth/realms/platform, or unset it to find the issuer by WebFinger.';
+const FIX_REACH_LOGIN = 'Check the issuer (VMPRO_ISSUER, or the WebFinger answer) and the network.';
+const FIX_CONFIGURATION =
+  "Check VMPRO_ISSUER / VMPRO_API_BASE: the URL must point to the login server's realm, and the login server must announce https:// endpoints (plain http:// only on 127.0.0.1/::1/localhost).";
+const FIX_ISSUER_MISMATCH =
+  'The login server announces the wrong public URL (Keycloak: set hostname / frontendUrl), or the configured issuer is misspelled. Do not work around this: tokens are checked against the issuer.';
+const FIX_LATER = 'The server has a problem: try again later. If it persists, ';
 
 const ok = (title: string): CheckResult => ({ status: 'ok', title });
 const fail = (title: string, fix: string): CheckResult => ({ status: 'fail', title, fix });
 const warn = (title: string, fix: string): CheckResult => ({ status: 'warn', title, fix });
 const skip = (title: string): CheckResult => ({ status: 'skip', title });
 
-function isSecureOrLoopback(url: URL): boolean {
-  return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
+/**
+ * A ✘ line for what a library step threw: the check's name, then the library's message (it
+ * names the URL and the problem), and doctor's fix, chosen by the error's code and `retryable`,
+ * never by its wording.
+ */
+function stepFailure(check: string, error: unknown, fixFor: (error: VmproError) => string): CheckResult {
+  if (!isVmproError(error)) {
+    return fail(`${check}: ${describeError(error).join(' ')}`, 'See the message above.');
+  }
+  if (error.code === 'VMPRO_ABORTED') return fail(`${check}: ${error.message}`, 'Run `vmpro doctor` again.');
+  return fail(`${check}: ${error.message}`, fixFor(error));
 }
 
-function networkReason(error: unknown): string {
-  if ((error as Error | null)?.name === 'TimeoutError') return 'no answer in time';
-  const cause = (error as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
-  if (typeof cause?.code === 'string') return cause.code;
-  if (typeof cause?.message === 'string') return cause.message;
-  return error instanceof Error ? error.message : String(error);
-}
+const hasCode = (error: unknown, code: VmproError['code']) => isVmproError(error) && error.code === code;
 
-interface Fetched {
-  body: Record<string, unknown>;
+/** An answer from a send step, and this machine's clock around it (for the clock check). */
+interface Answer {
   response: Response;
   /** Local clock when the request was sent and when the answer's headers arrived, epoch ms. */
   sentAt: number;
   receivedAt: number;
 }
 
-async function getJson(
-  ctx: CliContext,
-  url: string,
-  accept: string,
-  what: string,
-  timeoutMs: number,
-  fix: string,
-) {
-  const started = clock(ctx);
-  const signals = [AbortSignal.timeout(timeoutMs), ...(ctx.signal ? [ctx.signal] : [])];
-  let response: Response;
-  try {
-    response = await (ctx.fetch ?? fetch)(url, {
-      headers: { accept },
-      redirect: 'manual',
-      signal: AbortSignal.any(signals),
-    });
-  } catch (error) {
-    throw new Problem(`${what} at ${url} cannot be reached: ${networkReason(error)}`, fix);
+/** Runs a send step; it returns the answer unread, so its headers arrive with `receivedAt`. */
+async function timed(ctx: CliContext, send: () => Promise<Response>): Promise<Answer> {
+  const sentAt = clock(ctx);
+  const response = await send();
+  return { response, sentAt, receivedAt: clock(ctx) };
+}
+
+/**
+ * ✔ when WebFinger answered as movingimage's API host does (the issuer link is the full
+ * configuration URL, the subject is the resource asked about, the type is JRD), else a warning
+ * naming each difference: vmpro-connect copes with them, a real API host does not have them.
+ */
+function webfingerForm(found: WebfingerResult, response: Response, apiOrigin: string): CheckResult {
+  const resource = `${apiOrigin}/v1/`;
+  // A bare issuer as the link is taken as the issuer itself; a configuration URL is not.
+  const bareIssuer = found.issuerLink === found.issuer;
+  const subject = found.document.subject;
+  const jrd = (response.headers.get('content-type') ?? '').includes('application/jrd+json');
+  if (!bareIssuer && subject === resource && jrd) {
+    return ok(`WebFinger in movingimage's form: the issuer link is ${found.issuerLink}`);
   }
-  const ended = clock(ctx);
-  const text = await response.text().catch(() => '');
-  if (response.status !== 200) {
-    throw new Problem(`${what} at ${url} answered HTTP ${response.status}`, fix);
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new Problem(
-      `${what} at ${url} is not JSON (content-type ${response.headers.get('content-type') ?? 'none'})`,
-      fix,
-    );
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new Problem(`${what} at ${url} is not a JSON object`, fix);
-  }
-  return {
-    body: body as Record<string, unknown>,
-    response,
-    sentAt: started,
-    receivedAt: ended,
-  } satisfies Fetched;
+  const differences = [
+    bareIssuer ? 'the issuer link is a bare issuer, not the configuration URL' : '',
+    subject === resource ? '' : `the subject is ${JSON.stringify(subject)}, not ${resource}`,
+    jrd ? '' : 'the content type is not application/jrd+json',
+  ].filter(Boolean);
+  return warn(
+    `WebFinger works but differs from movingimage's form: ${differences.join('; ')}`,
+    "vmpro-connect copes with this; a real movingimage API host answers in movingimage's form, so check VMPRO_API_BASE.",
+  );
 }
 
 function redactUrl(text: string): string {
@@ -169,7 +169,7 @@ interface ClockReading {
  * sending and receiving: the server's clock minus ours lies in [date − received, date + 1 s −
  * sent]. The estimate is the middle of that; the half-width (≥ 0.5 s) is the uncertainty.
  */
-function measureSkew(answer: Fetched): Skew | null {
+function measureSkew(answer: Answer): Skew | null {
   const date = Date.parse(answer.response.headers.get('date') ?? '');
   if (Number.isNaN(date)) return null;
   const lowest = date - answer.receivedAt;
@@ -239,6 +239,11 @@ export async function runChecks(options: DoctorOptions, ctx: CliContext): Promis
   const results: CheckResult[] = [];
   const env = (name: string) => ctx.env[name]?.trim() || undefined;
   const timeoutMs = (options.timeout ?? 5) * 1000;
+  const request: DiscoveryRequestOptions = {
+    timeoutMs,
+    ...(ctx.fetch && { fetch: ctx.fetch }),
+    ...(ctx.signal && { signal: ctx.signal }),
+  };
 
   // Node.js
   const major = Number(process.versions.node.split('.')[0]);
@@ -251,13 +256,14 @@ export async function runChecks(options: DoctorOptions, ctx: CliContext): Promis
         ),
   );
 
-  // API base
+  // API base: checked here, not left to the WebFinger step, so the fix can name the setting and
+  // the API client's base is checked even when the issuer is configured.
   const apiBaseText = options.apiBase ?? env('VMPRO_API_BASE') ?? DEFAULT_API_BASE;
   let apiBase: URL | null = null;
   try {
     const url = new URL(apiBaseText);
     if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('not http(s)');
-    if (!isSecureOrLoopback(url)) {
+    if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
       results.push(
         fail(
           `API base ${apiBaseText} uses plain http:// to a host that is not loopback`,
@@ -284,144 +290,102 @@ export async function runChecks(options: DoctorOptions, ctx: CliContext): Promis
     );
   }
 
-  // WebFinger → where the OpenID configuration is, and the expected issuer
+  // WebFinger → where the OpenID configuration is, and the expected issuer. A configured issuer
+  // (bare, or its configuration URL) goes to the library as it is, as `issuer` would.
   const configuredIssuer = options.issuer ?? env('VMPRO_ISSUER');
-  let expectedIssuer: string | null = null;
-  let configurationUrl: string | null = null;
-  let apiAnswer: Fetched | null = null;
+  let target: string | WebfingerResult | null = null;
+  let apiAnswer: Answer | null = null;
   if (configuredIssuer) {
-    const bare = configuredIssuer.endsWith(WELL_KNOWN)
-      ? configuredIssuer.slice(0, -WELL_KNOWN.length)
-      : configuredIssuer;
-    expectedIssuer = bare;
-    configurationUrl = `${bare.replace(/\/+$/, '')}${WELL_KNOWN}`;
-    results.push(skip(`WebFinger not needed: the issuer is configured (${bare})`));
+    target = configuredIssuer;
+    results.push(skip(`WebFinger not needed: the issuer is configured (${configuredIssuer})`));
   } else if (apiBase) {
-    const resource = `${apiBase.origin}/v1/`;
-    const url = `${apiBase.origin}/.well-known/webfinger?resource=${encodeURIComponent(resource)}`;
+    const origin = apiBase.origin;
     try {
-      apiAnswer = await getJson(
-        ctx,
-        url,
-        'application/jrd+json, application/json',
-        'WebFinger',
-        timeoutMs,
-        'Check VMPRO_API_BASE and the network (for the emulator: is `vmpro emulator` running?), or set VMPRO_ISSUER to skip WebFinger.',
-      );
-      const { body, response } = apiAnswer;
-      const links = Array.isArray(body.links) ? (body.links as Record<string, unknown>[]) : [];
-      const link = links.find((l) => l?.rel === ISSUER_LINK_REL && typeof l.href === 'string');
-      if (!link) {
-        throw new Problem(
-          `WebFinger at ${url} has no link with rel "${ISSUER_LINK_REL}"`,
-          'This host does not announce a login server: check VMPRO_API_BASE, or set VMPRO_ISSUER.',
-        );
-      }
-      const href = link.href as string;
-      const movingimageForm = href.endsWith(WELL_KNOWN);
-      expectedIssuer = movingimageForm ? href.slice(0, -WELL_KNOWN.length) : href;
-      configurationUrl = movingimageForm ? href : `${href.replace(/\/+$/, '')}${WELL_KNOWN}`;
-      const jrd = (response.headers.get('content-type') ?? '').includes('application/jrd+json');
-      if (movingimageForm && body.subject === resource && jrd) {
-        results.push(ok(`WebFinger in movingimage's form: the issuer link is ${href}`));
-      } else {
-        const differences = [
-          movingimageForm ? '' : 'the issuer link is a bare issuer, not the configuration URL',
-          body.subject === resource ? '' : `the subject is ${JSON.stringify(body.subject)}, not ${resource}`,
-          jrd ? '' : 'the content type is not application/jrd+json',
-        ].filter(Boolean);
+      apiAnswer = await timed(ctx, () => webfingerRequest(origin, request));
+    } catch (error) {
+      results.push(stepFailure('WebFinger', error, () => FIX_REACH_API));
+    }
+    if (apiAnswer) {
+      try {
+        target = await processWebfingerResponse(origin, apiAnswer.response);
+        results.push(webfingerForm(target, apiAnswer.response, origin));
+      } catch (error) {
         results.push(
-          warn(
-            `WebFinger works but differs from movingimage's form: ${differences.join('; ')}`,
-            "vmpro-connect copes with this; a real movingimage API host answers in movingimage's form, so check VMPRO_API_BASE.",
+          stepFailure('WebFinger', error, (e) =>
+            e.retryable ? `${FIX_LATER}${FIX_NO_LOGIN_SERVER}` : FIX_NO_LOGIN_SERVER,
           ),
         );
       }
-    } catch (error) {
-      results.push(problemResult(error));
     }
   } else {
     results.push(skip('WebFinger not checked: no valid API base'));
   }
 
-  // OpenID configuration
-  let metadata: Record<string, unknown> | null = null;
-  let dated: Fetched | null = null;
-  if (configurationUrl) {
+  // OpenID configuration: the library's process step checks the required endpoints, the issuer
+  // (exactly) and https on every endpoint; PKCE it leaves to the client, so it is checked here.
+  let metadata: Readonly<OidcMetadata> | null = null;
+  let loginAnswer: Answer | null = null;
+  let loginOrigin: string | null = null;
+  if (target) {
+    const expected = target;
     try {
-      dated = await getJson(
-        ctx,
-        configurationUrl,
-        'application/json',
-        'The OpenID configuration',
-        timeoutMs,
-        'Check the issuer (VMPRO_ISSUER, or the WebFinger answer) and the network.',
-      );
-      metadata = dated.body;
-      const missing = ['issuer', 'authorization_endpoint', 'token_endpoint', 'jwks_uri'].filter(
-        (f) => typeof metadata?.[f] !== 'string',
-      );
-      results.push(
-        missing.length === 0
-          ? ok(`OpenID configuration at ${configurationUrl}`)
-          : fail(
-              `The OpenID configuration at ${configurationUrl} lacks ${missing.join(', ')}`,
-              'The URL does not point to a login server realm: check VMPRO_ISSUER / VMPRO_API_BASE.',
-            ),
-      );
+      loginAnswer = await timed(ctx, () => discoveryRequest(expected, request));
+      // The send step accepted the target, so it is a URL.
+      loginOrigin = new URL(typeof expected === 'string' ? expected : expected.configurationUrl).origin;
     } catch (error) {
-      results.push(problemResult(error));
+      results.push(
+        hasCode(error, 'VMPRO_CONFIG_INVALID')
+          ? stepFailure('Issuer', error, () => FIX_ISSUER_SETTING)
+          : stepFailure('OpenID configuration', error, () => FIX_REACH_LOGIN),
+      );
+    }
+    if (loginAnswer) {
+      try {
+        metadata = await processDiscoveryResponse(expected, loginAnswer.response);
+      } catch (error) {
+        results.push(
+          hasCode(error, 'VMPRO_ISSUER_MISMATCH')
+            ? stepFailure('Issuer', error, () => FIX_ISSUER_MISMATCH)
+            : stepFailure('OpenID configuration', error, (e) =>
+                e.retryable ? `${FIX_LATER}${FIX_REACH_LOGIN}` : FIX_CONFIGURATION,
+              ),
+        );
+      }
+    }
+    if (metadata) {
+      results.push(
+        ok(
+          typeof expected === 'string'
+            ? 'OpenID configuration of the configured issuer'
+            : `OpenID configuration at ${expected.configurationUrl}`,
+        ),
+        ok(`Issuer ${metadata.issuer}`),
+      );
+      const methods: unknown = metadata.code_challenge_methods_supported;
+      results.push(
+        Array.isArray(methods) && methods.includes('S256')
+          ? ok('PKCE with S256 supported')
+          : fail(
+              `PKCE S256 is not advertised (code_challenge_methods_supported: ${JSON.stringify(methods ?? null)})`,
+              'Enable PKCE S256 on the login server; vmpro-connect always uses it and will not sign in without it.',
+            ),
+        ok(
+          'Endpoints use https (or loopback http), as vmpro-connect checked while reading the configuration',
+        ),
+      );
+    } else {
+      results.push(skip('PKCE not checked: no usable OpenID configuration'));
     }
   } else {
     results.push(skip('OpenID configuration not checked: its URL is unknown'));
   }
 
-  if (metadata) {
-    // Issuer
-    results.push(
-      metadata.issuer === expectedIssuer
-        ? ok(`Issuer ${expectedIssuer}`)
-        : fail(
-            `The OpenID configuration names the issuer ${JSON.stringify(metadata.issuer)}, but ${JSON.stringify(expectedIssuer)} was expected`,
-            'The login server announces the wrong public URL (Keycloak: set hostname / frontendUrl), or the configured issuer is misspelled. Do not work around this: tokens are checked against the issuer.',
-          ),
-    );
-    // PKCE
-    const methods = metadata.code_challenge_methods_supported;
-    results.push(
-      Array.isArray(methods) && methods.includes('S256')
-        ? ok('PKCE with S256 supported')
-        : fail(
-            `PKCE S256 is not advertised (code_challenge_methods_supported: ${JSON.stringify(methods ?? null)})`,
-            'Enable PKCE S256 on the login server; vmpro-connect always uses it and will not sign in without it.',
-          ),
-    );
-    // Endpoints
-    const insecure = ENDPOINT_FIELDS.filter((field) => {
-      const value = metadata?.[field];
-      if (value === undefined) return false;
-      try {
-        return !isSecureOrLoopback(new URL(String(value)));
-      } catch {
-        return true;
-      }
-    });
-    results.push(
-      insecure.length === 0
-        ? ok('Endpoints use https (or loopback http)')
-        : fail(
-            `Endpoints not on https: ${insecure.map((f) => `${f} ${String(metadata?.[f])}`).join(', ')}`,
-            'Serve the login server over https (plain http only on 127.0.0.1/::1/localhost).',
-          ),
-    );
-  }
-
-  // Clock, per server, from the Date headers of the answers above
-  const loginClock = dated && configurationUrl ? measureSkew(dated) : null;
-  const apiClock = apiAnswer && apiBase ? measureSkew(apiAnswer) : null;
+  // Clock, per server, from the Date headers of the answers above (any status: the server dated it)
+  const loginClock = loginAnswer ? measureSkew(loginAnswer) : null;
+  const apiClock = apiAnswer ? measureSkew(apiAnswer) : null;
   const servers: ClockReading[] = [];
-  if (loginClock && configurationUrl) {
-    servers.push({ name: 'login server', origin: new URL(configurationUrl).origin, skew: loginClock });
+  if (loginClock && loginOrigin) {
+    servers.push({ name: 'login server', origin: loginOrigin, skew: loginClock });
   }
   if (apiClock && apiBase) servers.push({ name: 'API', origin: apiBase.origin, skew: apiClock });
   for (const server of servers) results.push(clockResult(server, servers));
@@ -537,11 +501,6 @@ export async function runChecks(options: DoctorOptions, ctx: CliContext): Promis
     }
   }
   return results;
-}
-
-function problemResult(error: unknown): CheckResult {
-  if (error instanceof Problem) return fail(error.message, error.fix);
-  return fail(describeError(error).join(' '), 'See the message above.');
 }
 
 /**
