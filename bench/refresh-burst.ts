@@ -68,7 +68,11 @@ function get(url: string, cookie: string): Promise<{ status: number; ms: number 
   const started = performance.now();
   return new Promise((resolve) => {
     const done = (status: number) => resolve({ status, ms: performance.now() - started });
-    const req = request(url, { agent: false, headers: { cookie, accept: 'application/json' }, timeout: 30_000 });
+    const req = request(url, {
+      agent: false,
+      headers: { cookie, accept: 'application/json' },
+      timeout: 30_000,
+    });
     req.once('response', (res) => {
       res.resume();
       res.once('end', () => done(res.statusCode ?? 0));

@@ -503,6 +503,32 @@ export function summaryTable(figures: Figure[]): string {
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
+/**
+ * The ratios among `figures` (labels with `÷`) as bar charts, one per benchmark, each scaled to
+ * its largest ratio (at least 1), with a mark where a bar of exactly 1.00 ends.
+ */
+export function barChart(figures: Figure[], width = 40): string {
+  const ratios = figures.filter((f) => f.label.includes('÷') && f.value !== null && !f.label.includes('(%)'));
+  if (ratios.length === 0) return '(no ratios)';
+  const labelWidth = Math.max(...ratios.map((f) => f.label.length));
+  const charts: string[] = [];
+  for (const bench of new Set(ratios.map((f) => f.bench))) {
+    const group = ratios.filter((f) => f.bench === bench);
+    const top = Math.max(1, ...group.map((f) => f.value!));
+    // The column where a bar of exactly 1.00 ends.
+    const one = Math.max(1, Math.round(width / top));
+    const lines = [bench];
+    for (const f of group) {
+      const cells = Math.round((f.value! / top) * width);
+      const bar = cells >= one ? '█'.repeat(cells) : `${'█'.repeat(cells).padEnd(one - 1)}┆`;
+      lines.push(`  ${f.label.padEnd(labelWidth)}  ${bar.padEnd(width)}  ${fmt(f.value, f.digits ?? 2)}`);
+    }
+    lines.push(`  ${''.padEnd(labelWidth)}  ${'┆'.padStart(one)} 1.00`);
+    charts.push(lines.join('\n'));
+  }
+  return charts.join('\n\n');
+}
+
 /** True when `moduleUrl` is the script node was started with. */
 export function isMain(moduleUrl: string): boolean {
   const entry = process.argv[1];
