@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { VmproError } from '../errors.js';
 import { createVmproAuth, type VmproContext } from '../http/index.js';
 import { makeTokens, TestJar } from '../session/test-support.js';
@@ -88,5 +88,32 @@ describe('web adapter: fetch-style handlers', () => {
     const cookie = await login();
     const ok = await handler(new Request('http://127.0.0.1:3000/x', { headers: { cookie } }));
     expect(await ok.json()).toMatchObject({ sub: 'user-1' });
+  });
+});
+
+describe('unexpected errors without a logger', () => {
+  it('answer a generic 500 and write the error with its message and stack to standard error', async () => {
+    const vmpro = vmproWeb(auth);
+    const handler = vmpro.withVmpro(() => {
+      throw new TypeError("Cannot read properties of undefined (reading 'id')");
+    });
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      const r = await handler(
+        new Request('http://127.0.0.1:3000/videos', { headers: { accept: 'application/json' } }),
+      );
+      expect(r.status).toBe(500);
+      expect(await r.json()).toMatchObject({ error: 'VMPRO_INTERNAL' });
+    } finally {
+      spy.mockRestore();
+    }
+    const text = written.join('');
+    expect(text).toContain('vmpro-connect: request failed');
+    expect(text).toContain("Cannot read properties of undefined (reading 'id')");
+    expect(text).toMatch(/at .*web\.test\.ts/);
   });
 });

@@ -4,7 +4,7 @@
  * back-channel logout); this one builds them from one configuration and wires them together.
  */
 import { isVmproError, VmproError } from '../errors.js';
-import { type Logger, silentLogger } from '../logger.js';
+import { errorsToStderr, type Logger } from '../logger.js';
 import { createOidcClient, type OidcClient } from '../oidc/index.js';
 import { createSessionManager, type SessionManager } from '../session/index.js';
 import { backchannelLogoutHandler } from './backchannel.js';
@@ -62,7 +62,7 @@ const DISCOVERY_RETRY_MS = 5_000;
  */
 export function createVmproAuth(input: VmproAuthOptions): VmproAuth {
   const options = resolveAuthOptions(input);
-  const logger: Logger = input.logger ?? silentLogger;
+  const logger: Logger = input.logger ?? errorsToStderr;
   const now = input.now ?? Date.now;
 
   let clientPromise: Promise<OidcClient> | undefined = input.oidcClient

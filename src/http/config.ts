@@ -43,6 +43,7 @@ export interface VmproAuthOptions {
   /** Per request to the login server. Default 10 000 ms. */
   timeoutMs?: number | undefined;
   fetch?: typeof fetch | undefined;
+  /** Default: errors only, on standard error (pass `silentLogger` for none, or pino, winston, `console`). */
   logger?: Logger | undefined;
   now?: () => number;
   /** A ready protocol client (tests, or to share one between apps). Discovery is skipped. */
