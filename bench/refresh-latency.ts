@@ -18,7 +18,7 @@
  * default 23340c0; removed at the end) or an existing checkout (BENCH_BEFORE_ROOT), compiled the
  * same way as this one and run with its own bench/servers/demo.ts. BENCH_BEFORE_REF=none skips it.
  *
- *   npx tsx bench/refresh-latency.ts   (REFRESH_SESSIONS=10, REFRESH_SECONDS=40, REFRESH_INTERVAL_MS=100,
+ *   npx tsx bench/refresh-latency.ts   (REFRESH_SESSIONS=10, REFRESH_SECONDS=40, REFRESH_INTERVAL_MS=200,
  *                                       REFRESH_TOKEN_LIFETIME=10, REFRESH_TOKEN_DELAY_MS=150)
  */
 import { execFileSync } from 'node:child_process';
@@ -47,7 +47,7 @@ import {
 const BENCH = 'refresh-latency';
 const SESSIONS = envNumber('REFRESH_SESSIONS', 10);
 const SECONDS = envNumber('REFRESH_SECONDS', 40);
-const INTERVAL_MS = envNumber('REFRESH_INTERVAL_MS', 100);
+const INTERVAL_MS = envNumber('REFRESH_INTERVAL_MS', 200);
 const LIFETIME = envNumber('REFRESH_TOKEN_LIFETIME', 10);
 const DELAY_MS = Number(process.env.REFRESH_TOKEN_DELAY_MS ?? 150);
 const DEFAULT_BEFORE_REF = '23340c0';

@@ -38,7 +38,7 @@ export const envNumber = (name: string, fallback: number): number => {
  * (paired) is stable.
  */
 export const LOAD = {
-  rounds: envNumber('BENCH_ROUNDS', 8),
+  rounds: envNumber('BENCH_ROUNDS', 10),
   seconds: Math.max(1, Math.round(envNumber('BENCH_SECONDS', 1))),
   warmupSeconds: Math.max(1, Math.round(envNumber('BENCH_WARMUP', 1))),
   connections: envNumber('BENCH_CONNECTIONS', 10),
