@@ -11,6 +11,7 @@
  * The manager keeps validation and delegation, and the refresher (`refresher.ts`) runs one
  * algorithm over either kind.
  */
+import { isVmproError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { clearChunkedCookie, hasChunkedCookie, readChunkedCookie, writeChunkedCookie } from './chunks.js';
 import type { LogoutList } from './logout-list.js';
@@ -21,6 +22,7 @@ import {
   parseSessionRecord,
   sessionKey,
   storeCall,
+  storeUnavailable,
 } from './record.js';
 import { sealJson, unsealJson } from './seal.js';
 import type { CookieAttributes, CookieJar, SessionRecord, SessionStore, StoreLock } from './types.js';
@@ -114,7 +116,13 @@ export function serverBackend(store: SessionStore, options: BackendContext): Ses
         return null;
       }
       const key = sessionKey(id);
-      const stored = await storeCall('read', () => store.get(key));
+      // storeCall inlined: this read runs on every request.
+      let stored: SessionRecord | null;
+      try {
+        stored = await store.get(key);
+      } catch (error) {
+        throw isVmproError(error) ? error : storeUnavailable('read', error);
+      }
       if (stored === null) {
         log.info('unknown or ended session id presented', { session: keyTag(key) });
         clear(jar);
