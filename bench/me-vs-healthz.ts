@@ -1,7 +1,9 @@
 /**
  * What a session lookup costs on the demo app, per session store — memory, cookie (sealed session
- * in the cookie), Redis (when REDIS_URL is set). For each store, one demo process (with its
- * embedded emulator) answers three routes:
+ * in the cookie), Redis (when REDIS_URL is set), Redis Cluster (six servers started here by
+ * test/support/redis-cluster.ts, stopped at the end; needs redis-server ≥ 7), PostgreSQL (when
+ * DATABASE_URL is set; the demo creates its `vmpro_sessions` table there). For each store, one
+ * demo process (with its embedded emulator) answers three routes:
  *
  * - `GET /me` (authenticated): the route a user would write — after the middleware,
  *   `honoRequireLogin()`, then `c.json(...)` of the session's user;
@@ -39,6 +41,7 @@ import {
   startChild,
   stopAll,
 } from './lib/harness.js';
+import { databaseUrl, NO_DATABASE_URL, type StartedService, startBenchCluster } from './lib/stores.js';
 
 const BENCH = 'me-vs-healthz';
 const TARGET = 0.85;
@@ -49,19 +52,29 @@ interface DemoInfo {
   referenceUrl: string;
 }
 
-type Store = { name: 'memory' | 'cookie' | 'redis'; env: string | undefined; target: boolean };
+type StoreName = 'memory' | 'cookie' | 'redis' | 'redis-cluster' | 'postgres';
+/** `env`: the demo's VMPRO_SESSION_STORE, or why the store is skipped. */
+type Store = { name: StoreName; env: string | { skip: string }; target: boolean };
+
+const NO_REDIS_URL = 'skipped: REDIS_URL is not set (e.g. REDIS_URL=redis://127.0.0.1:6379)';
 
 export async function run(): Promise<Figure[]> {
   const library = prepareLibrary();
-  const redisUrl = process.env.REDIS_URL;
+  // BENCH_STORES=memory,redis measures only those (default: all five).
+  const only = process.env.BENCH_STORES?.split(',').map((name) => name.trim());
+  const wanted = (name: StoreName) => !only || only.includes(name);
+  const services: StartedService[] = [];
+  const cluster = wanted('redis-cluster') ? await startBenchCluster() : { skip: 'not selected' };
+  if (!('skip' in cluster)) services.push(cluster);
+  const database = wanted('postgres') ? await databaseUrl() : { skip: NO_DATABASE_URL };
   const all: Store[] = [
     { name: 'memory', env: 'memory', target: true },
     { name: 'cookie', env: 'cookie', target: false },
-    { name: 'redis', env: redisUrl, target: true },
+    { name: 'redis', env: process.env.REDIS_URL ?? { skip: NO_REDIS_URL }, target: true },
+    { name: 'redis-cluster', env: 'skip' in cluster ? cluster : cluster.storeValue, target: true },
+    { name: 'postgres', env: 'skip' in database ? database : database.url, target: true },
   ];
-  // BENCH_STORES=memory,redis measures only those (default: all three).
-  const only = process.env.BENCH_STORES?.split(',').map((name) => name.trim());
-  const stores = all.filter((s) => !only || only.includes(s.name));
+  const stores = all.filter((s) => wanted(s.name));
   console.log(
     `\n## ${BENCH}: the demo's GET /me vs the same answer without a session and vs GET /healthz, per session store`,
   );
@@ -80,8 +93,8 @@ export async function run(): Promise<Figure[]> {
   const demos = new Map<Store, ChildServer<DemoInfo>>();
   try {
     for (const store of stores) {
-      if (store.env === undefined) {
-        const note = 'skipped: REDIS_URL is not set (e.g. REDIS_URL=redis://127.0.0.1:6379)';
+      if (typeof store.env !== 'string') {
+        const note = store.env.skip;
         console.log(`\n### ${store.name} store — ${note}`);
         figures.push({
           bench: BENCH,
@@ -207,6 +220,7 @@ export async function run(): Promise<Figure[]> {
     return figures;
   } finally {
     await stopAll([...demos.values()]);
+    for (const service of services) await service.stop();
   }
 }
 

@@ -5,14 +5,20 @@
  * 1. me-vs-healthz   — the demo's /me vs the same answer without a session and vs /healthz, per store
  * 2. adapters        — a protected route vs the same answer without a session, per adapter
  * 3. express-vs-eoc  — vmpro-connect ÷ express-openid-connect on one Express app, per store
- * 4. refresh-burst   — refreshes per session under a burst (memory; Redis ×2 with REDIS_URL)
+ * 4. refresh-burst   — refreshes per session under a burst (memory; Redis, Redis Cluster, PostgreSQL ×2)
  * 5. refresh-latency — GET /api/vms latency across refreshes, refresh ahead vs the code before it
  * 6. api-overhead    — the API client over a bare fetch (GET /v1/vms on the emulator)
+ * 7. store-memory    — memory per 100 000 sessions: memory, Redis, Redis Cluster, PostgreSQL
  *
  * The library is compiled once (tsc) and every server process runs that build (see lib/build.ts).
- * Set REDIS_URL (e.g. redis://127.0.0.1:6379) to include the Redis measurements. Throughput is
- * measured with wrk when it is installed (autocannon otherwise, and the run says so).
+ * Set REDIS_URL (e.g. redis://127.0.0.1:6379) to include the Redis measurements and DATABASE_URL
+ * (e.g. postgres://postgres@127.0.0.1:5432/test) for PostgreSQL; the Redis Cluster (and the
+ * private Redis of store-memory) are started by the benchmarks themselves when redis-server ≥ 7 is
+ * installed. BENCH_STORES picks stores. Throughput is measured with wrk when it is installed
+ * (autocannon otherwise, and the run says so).
  */
+
+import { clusterUnavailable } from '../test/support/redis-cluster.js';
 import { run as adapters } from './adapters.js';
 import { run as apiOverhead } from './api-overhead.js';
 import { run as expressVsEoc } from './express-vs-eoc.js';
@@ -21,6 +27,7 @@ import { barChart, type Figure, LOAD, loadGenerator, machineLine, summaryTable }
 import { run as meVsHealthz } from './me-vs-healthz.js';
 import { run as refreshBurst } from './refresh-burst.js';
 import { run as refreshLatency } from './refresh-latency.js';
+import { run as storeMemory } from './store-memory.js';
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -31,8 +38,9 @@ async function main(): Promise<void> {
     `   throughput: ${LOAD.rounds} interleaved rounds × ${LOAD.seconds} s per route, ${LOAD.connections} connections (BENCH_ROUNDS, BENCH_SECONDS, BENCH_CONNECTIONS)`,
   );
   console.log(
-    `   REDIS_URL: ${process.env.REDIS_URL ? 'set' : 'not set — the Redis measurements are skipped'}`,
+    `   REDIS_URL: ${process.env.REDIS_URL ? 'set' : 'not set — the Redis measurements are skipped'}; DATABASE_URL: ${process.env.DATABASE_URL ? 'set' : 'not set — the PostgreSQL measurements are skipped'}; Redis Cluster: ${clusterUnavailable() ?? 'started by each benchmark that needs it'}`,
   );
+  if (process.env.BENCH_STORES) console.log(`   BENCH_STORES: ${process.env.BENCH_STORES}`);
   const library = prepareLibrary();
   console.log(`   ${library.note}`);
 
@@ -44,6 +52,7 @@ async function main(): Promise<void> {
     ['refresh-burst', refreshBurst],
     ['refresh-latency', refreshLatency],
     ['api-overhead', apiOverhead],
+    ['store-memory', storeMemory],
   ];
   // BENCH_ONLY=adapters,express-vs-eoc runs only those.
   const only = process.env.BENCH_ONLY?.split(',').map((name) => name.trim());

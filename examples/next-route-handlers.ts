@@ -1,23 +1,31 @@
-// Next.js (App Router) route handlers. Put the auth instance in a module of its own, e.g. lib/vmpro.ts,
-// and re-export these from app/auth/[...route]/route.ts and app/api/vms/route.ts.
-import { createVmproAuth } from 'vmpro-connect/http';
-import { vmproWeb } from 'vmpro-connect/web';
+// Next.js (App Router) with vmpro-connect/next. Split across the files named in the comments;
+// docs/frameworks.md ("Next.js") has the whole setup, test/frameworks/apps/next a working app.
 
-export const vmpro = vmproWeb(
-  createVmproAuth({
-    clientId: process.env.VMPRO_CLIENT_ID ?? 'vmpro-demo',
-    clientSecret: process.env.VMPRO_CLIENT_SECRET,
-    redirectUri: 'https://portal.example.com/auth/callback',
-    session: { secrets: process.env.VMPRO_SESSION_SECRET ?? '' },
-  }),
+// lib/vmpro.ts — the one place the configuration lives. The function runs on the first request,
+// not at import (so `next build` needs no secrets), and every copy of this module that Next.js
+// evaluates (route handlers, server components) shares one instance.
+import { vmproNext } from 'vmpro-connect/next';
+
+export const vmpro = vmproNext(() => ({
+  clientId: process.env.VMPRO_CLIENT_ID ?? 'vmpro-demo',
+  clientSecret: process.env.VMPRO_CLIENT_SECRET,
+  redirectUri: 'https://portal.example.com/auth/callback',
+  session: { secrets: process.env.VMPRO_SESSION_SECRET ?? '' },
+}));
+
+// app/auth/[...vmpro]/route.ts — ONE catch-all: login and callback (GET), logout and
+// back-channel logout (POST), and the refresh route for cookie-store sessions.
+export const { GET, POST } = vmpro.handlers;
+
+// app/api/vms/route.ts — `export const GET = vmpro.route(...)`: 401 JSON without a session,
+// vmpro-connect errors as 502/503/504 with a clear message.
+export const listVideoManagers = vmpro.route(
+  async (_request, session) => Response.json(await session!.api.vms.list()),
+  { requireLogin: true },
 );
 
-/** app/auth/[...route]/route.ts: `export { authRoute as GET, authRoute as POST }` */
-export async function authRoute(request: Request): Promise<Response> {
-  return (await vmpro.handle(request)) ?? new Response('Not found', { status: 404 });
+// app/videos/page.tsx — in a server component: redirects to login without a session.
+export async function videoManagerNames(): Promise<string[]> {
+  const { api } = await vmpro.requireLogin({ returnTo: '/videos' });
+  return (await api.vms.list()).map((vm) => vm.name);
 }
-
-/** app/api/vms/route.ts: `export { listVideoManagers as GET }` */
-export const listVideoManagers = vmpro.requireLogin(async (_request, ctx) =>
-  Response.json(await ctx.api.vms.list()),
-);

@@ -52,6 +52,12 @@ export type VmproErrorCode =
   | 'VMPRO_ABORTED'
   /** A route was called with a method it does not answer (the http layer's `405`). */
   | 'VMPRO_METHOD_NOT_ALLOWED'
+  /** Signed in, but without the role or claims a route requires (the http layer's `403`). */
+  | 'VMPRO_FORBIDDEN'
+  /** The app's `afterLogin` hook refused the sign-in (`403`; no session was created). */
+  | 'VMPRO_LOGIN_REFUSED'
+  /** A path under the auth routes' folder that is none of them (the Next.js catch-all's `404`). */
+  | 'VMPRO_NOT_FOUND'
   /**
    * Something unexpected failed in the app (a bug, not bad input): the http layer's `500` for an
    * error that is not a `VmproError`. The details are in the server log, never in the answer.

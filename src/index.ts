@@ -14,7 +14,7 @@ export {
   type VmproErrorCode,
   type VmproErrorOptions,
 } from './errors.js';
-export { type Logger, silentLogger } from './logger.js';
+export { type FieldsFirstLogger, fieldsFirstLogger, type Logger, silentLogger } from './logger.js';
 export {
   type AuthorizationRequestOptions,
   type AuthTransaction,

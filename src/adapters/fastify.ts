@@ -14,7 +14,7 @@
  * ```
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
-import type { RequestLike, VmproAuth, VmproContext } from '../http/index.js';
+import type { AccessRule, RequestLike, VmproAuth, VmproContext } from '../http/index.js';
 import { nodeRequestLike, toWebRequest } from './node-request.js';
 
 export type { VmproContext } from '../http/index.js';
@@ -30,8 +30,11 @@ export interface VmproFastify {
   readonly auth: VmproAuth;
   /** Register it: mounts the auth routes, sets `request.vmpro`, maps vmpro-connect errors to statuses. */
   readonly plugin: (app: FastifyInstance) => Promise<void>;
-  /** A `preHandler`: without a session, a redirect to login (pages) or `401` JSON (API calls). */
-  requireLogin(): preHandlerAsyncHookHandler;
+  /**
+   * A `preHandler`: without a session, a redirect to login (pages) or `401` JSON (API calls).
+   * With a `rule` (`{ role }`, `{ claims }`), a signed-in user without it gets `403`.
+   */
+  requireLogin(rule?: AccessRule): preHandlerAsyncHookHandler;
   /** For `app.setErrorHandler(...)`: vmpro-connect errors → the right status and a clear message. */
   errorHandler(): (error: unknown, request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>;
 }
@@ -95,11 +98,13 @@ export function vmproFastify(auth: VmproAuth): VmproFastify {
   return Object.freeze({
     auth,
     plugin,
-    requireLogin(): preHandlerAsyncHookHandler {
+    requireLogin(rule?: AccessRule): preHandlerAsyncHookHandler {
+      const guard = auth.guard(rule);
       return async function vmproRequireLogin(request: FastifyRequest, reply: FastifyReply) {
         try {
-          if (await request.vmpro.session()) return;
-          await sendReply(reply, auth.unauthenticated(lightRequest(request, appOrigin)));
+          const refusal = await guard(request.vmpro, lightRequest(request, appOrigin));
+          if (refusal === null) return;
+          await sendReply(reply, refusal);
         } catch (error) {
           await sendReply(reply, auth.errorResponse(lightRequest(request, appOrigin), error));
         }

@@ -14,7 +14,14 @@
  * app.get('/videos', vmpro.honoRequireLogin(), async (c) => c.json(await c.get('vmpro').api.vms.list()));
  * ```
  */
-import type { RequestLike, SetCookieSink, VmproAuth, VmproContext } from '../http/index.js';
+import type {
+  AccessRule,
+  RequestLike,
+  SetCookieSink,
+  VmproAuth,
+  VmproContext,
+  VmproGuard,
+} from '../http/index.js';
 
 export type { VmproContext } from '../http/index.js';
 
@@ -36,12 +43,17 @@ export interface VmproWeb {
   handle(request: Request): Promise<Response | null>;
   /** Wraps a handler: it gets the vmpro context; cookie changes land on its response. */
   withVmpro(handler: WebHandler): (request: Request) => Promise<Response>;
-  /** Like {@link withVmpro}, but without a session the handler is not called (redirect to login or `401`). */
-  requireLogin(handler: WebHandler): (request: Request) => Promise<Response>;
+  /**
+   * Like {@link withVmpro}, but without a session the handler is not called (redirect to login
+   * or `401`); with a `rule` (`{ role }`, `{ claims }`), nor for a signed-in user without it (`403`).
+   */
+  requireLogin(handler: WebHandler, rule?: AccessRule): (request: Request) => Promise<Response>;
   /** Hono middleware: answers the auth routes, and sets `c.get('vmpro')` for every other request. */
   hono(): (c: HonoLikeContext, next: HonoLikeNext) => Promise<Response | undefined>;
-  /** Hono guard for one route: redirect to login (pages) or `401` (API calls) without a session. */
-  honoRequireLogin(): (c: HonoLikeContext, next: HonoLikeNext) => Promise<Response | undefined>;
+  /** Hono guard for one route: redirect to login (pages) or `401` (API calls) without a session; `403` without what `rule` requires. */
+  honoRequireLogin(
+    rule?: AccessRule,
+  ): (c: HonoLikeContext, next: HonoLikeNext) => Promise<Response | undefined>;
   /** For `app.onError(...)`: turns vmpro-connect errors thrown in routes into the right status and message. */
   honoErrorHandler(): (error: Error, c: HonoLikeContext) => Response;
 }
@@ -68,10 +80,11 @@ export function vmproWeb(auth: VmproAuth): VmproWeb {
     return { vmpro: auth.context(request, sink), cookies };
   }
 
-  async function run(request: Request, handler: WebHandler, guard: boolean): Promise<Response> {
+  async function run(request: Request, handler: WebHandler, guard: VmproGuard | null): Promise<Response> {
     const { vmpro, cookies } = prepare(request);
     try {
-      if (guard && !(await vmpro.session())) return withCookies(auth.unauthenticated(request), cookies);
+      const refusal = guard === null ? null : await guard(vmpro, request);
+      if (refusal !== null) return withCookies(refusal, cookies);
       return withCookies(await handler(request, vmpro), cookies);
     } catch (error) {
       return withCookies(auth.errorResponse(request, error), cookies);
@@ -81,8 +94,11 @@ export function vmproWeb(auth: VmproAuth): VmproWeb {
   return Object.freeze({
     auth,
     handle: (request: Request) => auth.handle(request),
-    withVmpro: (handler: WebHandler) => (request: Request) => run(request, handler, false),
-    requireLogin: (handler: WebHandler) => (request: Request) => run(request, handler, true),
+    withVmpro: (handler: WebHandler) => (request: Request) => run(request, handler, null),
+    requireLogin: (handler: WebHandler, rule?: AccessRule) => {
+      const guard = auth.guard(rule);
+      return (request: Request) => run(request, handler, guard);
+    },
     hono() {
       return async function vmproMiddleware(c: HonoLikeContext, next: HonoLikeNext) {
         const request = c.req.raw;
@@ -101,11 +117,13 @@ export function vmproWeb(auth: VmproAuth): VmproWeb {
         return undefined;
       };
     },
-    honoRequireLogin() {
+    honoRequireLogin(rule?: AccessRule) {
+      const guard = auth.guard(rule);
       return async function vmproRequireLogin(c: HonoLikeContext, next: HonoLikeNext) {
         const vmpro = c.get('vmpro');
         try {
-          if (!(await vmpro.session())) return auth.unauthenticated(c.req.raw);
+          const refusal = await guard(vmpro, c.req.raw);
+          if (refusal !== null) return refusal;
         } catch (error) {
           return auth.errorResponse(c.req.raw, error);
         }

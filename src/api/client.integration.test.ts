@@ -212,13 +212,13 @@ describe('resources over a socket', () => {
     const channelId = await api.channels.create(vmId, { name: 'Integration channel', parentId: root.id });
     expect(Number.isInteger(channelId)).toBe(true);
     const videoId = await api.videos.create(vmId, { fileName: 'ch.mp4' });
-    await api.channels.addVideo(vmId, channelId, videoId);
+    await api.channels.addVideo(vmId, { channelId, videoId });
     let video = await api.videos.get(vmId, videoId, {
       ignorePublicationState: true,
       includeChannelAssignments: true,
     });
     expect(video.channels?.map((c) => c.id)).toContain(channelId);
-    await api.channels.removeVideo(vmId, channelId, videoId);
+    await api.channels.removeVideo(vmId, { channelId, videoId });
     video = await api.videos.get(vmId, videoId, {
       ignorePublicationState: true,
       includeChannelAssignments: true,

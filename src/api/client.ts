@@ -1,10 +1,21 @@
 import { VmproError } from '../errors.js';
 import { DEFAULT_API_BASE, isLoopbackHost } from '../internal/url.js';
-import { type Logger, silentLogger } from '../logger.js';
+import { asLogger, type FieldsFirstLogger, type Logger } from '../logger.js';
 import type { TokenSource } from '../token-source.js';
 import { redactedPath, VmproApiError } from './errors.js';
+import {
+  type AnalyticsResource,
+  type ChannelsMediaMethods,
+  createMediaResources,
+  type MetadataMediaMethods,
+  type ThumbnailsResource,
+  type VideosMediaMethods,
+  type VmsMediaMethods,
+} from './media.js';
+import { type AnswerOrigin, normalizeChannel, normalizeVideo } from './normalize.js';
 import { type QueryInput, toQuery } from './query.js';
 import { defaultSleep } from './retry.js';
+import { createSearchResource, type SearchResource } from './search.js';
 import {
   type Hooks,
   MAX_TIMER_MS,
@@ -20,12 +31,8 @@ import type {
   ChannelCreateRequest,
   CustomMetadata,
   DownloadUrl,
-  EmbedCodeOptions,
-  EmbedCodes,
   Keyword,
-  Thumbnail,
   TranscodingStatus,
-  Video,
   VideoCreateRequest,
   VideoGetOptions,
   VideoId,
@@ -37,6 +44,8 @@ import type {
   VideoPageAt,
   VideoUpdate,
 } from './types.js';
+import type { Player } from './types-media.js';
+import type { VideoDetails, VideoListItem } from './types-video.js';
 import { type UploadOptions, type UploadResult, type UploadSource, uploadChunks } from './upload.js';
 
 /** Options of `createVmproApiClient()`. */
@@ -59,7 +68,7 @@ export interface VmproApiClientOptions {
   retry?: RetryOptions | number | undefined;
   hooks?: Hooks | undefined;
   /** Gets method, path, status, duration and attempt of each exchange; never headers. */
-  logger?: Logger | undefined;
+  logger?: Logger | FieldsFirstLogger | undefined;
   /** `User-Agent` header (default `vmpro-connect`); `false` sends none of ours. */
   userAgent?: string | false | undefined;
   /** How the client waits between retries; for tests (default: `setTimeout`, abortable). */
@@ -88,25 +97,30 @@ export interface RequestOptions extends CallOptions {
   headers?: HeadersInit | undefined;
 }
 
-export interface VmsResource {
+/** `api.vms`; `players`, `metadataSets` and `userInfo` are described in `media.ts`. */
+export interface VmsResource extends VmsMediaMethods {
   /** `GET /v1/vms`: the VideoManagers the user can reach. */
   list(options?: CallOptions): Promise<VideoManager[]>;
-  /** `GET /v1/vms/{vm}/players`: player definitions, for `videos.embedCodes()`. */
-  players(vmId: VideoManagerId, options?: CallOptions): Promise<PlayerDefinition[]>;
 }
 
-export interface PlayerDefinition {
-  id: string;
-  name: string;
-  active?: boolean | undefined;
-}
+/**
+ * A player definition of `vms.players()`.
+ *
+ * @deprecated Use `Player`.
+ * @example
+ * ```ts
+ * const [player]: PlayerDefinition[] = await api.vms.players(vmId)
+ * ```
+ */
+export type PlayerDefinition = Player;
 
 export interface IterateOptions extends CallOptions {
   /** Videos per request (default: `filters.limit`, else 100). */
   pageSize?: number | undefined;
 }
 
-export interface VideosResource {
+/** `api.videos`; `attachments`, `embedCodes` and `thumbnails` are described in `media.ts`. */
+export interface VideosResource extends VideosMediaMethods {
   /** `GET /v1/vms/{vm}/videos`: one page of videos and the total count. */
   list(vmId: VideoManagerId, filters?: VideoListFilters, options?: CallOptions): Promise<VideoPage>;
   /**
@@ -123,16 +137,43 @@ export interface VideosResource {
     vmId: VideoManagerId,
     filters?: VideoListFilters,
     options?: IterateOptions,
-  ): AsyncIterableIterator<Video>;
+  ): AsyncIterableIterator<VideoListItem>;
   /** Like `iterate()`, one page at a time. */
   iteratePages(
     vmId: VideoManagerId,
     filters?: VideoListFilters,
     options?: IterateOptions,
   ): AsyncIterableIterator<VideoPageAt>;
-  /** `GET /v1/vms/{vm}/videos/{id}`. */
-  get(vmId: VideoManagerId, videoId: VideoId, options?: VideoGetOptions & CallOptions): Promise<Video>;
-  /** `POST /v1/vms/{vm}/videos`: creates the video entity; returns its ID (from `Location`). */
+  /**
+   * How many videos match `filters`: `GET /v1/vms/{vm}/videos` with `limit=0`, reading `total`
+   * (as PHP-CLIENT's `getCount`). `offset` and `limit` in `filters` are ignored.
+   *
+   * @example
+   * ```ts
+   * const unpublished = await api.videos.count(vmId, { publicationState: 'not_published', channelId: 12 })
+   * ```
+   */
+  count(vmId: VideoManagerId, filters?: VideoListFilters, options?: CallOptions): Promise<number>;
+  /**
+   * `GET /v1/vms/{vm}/videos/{id}`: the video's details (dates as epoch ms, see `VideoDetails`).
+   * An unpublished video is a `404` unless `ignorePublicationState` is set.
+   *
+   * @example
+   * ```ts
+   * const video = await api.videos.get(vmId, videoId, { includeKeywords: true, relatedVideosChannelId: 12 })
+   * ```
+   */
+  get(vmId: VideoManagerId, videoId: VideoId, options?: VideoGetOptions & CallOptions): Promise<VideoDetails>;
+  /**
+   * `POST /v1/vms/{vm}/videos`: creates the video entity; returns its ID (from `Location`).
+   * Empty values (`undefined`, `null`, `''`, `[]`) are left out of the body; `false` and `0` are
+   * sent.
+   *
+   * @example
+   * ```ts
+   * const id = await api.videos.create(vmId, { fileName: 'talk.mp4', title: 'Talk', group: '27', autoPublish: false })
+   * ```
+   */
   create(vmId: VideoManagerId, video: VideoCreateRequest, options?: CallOptions): Promise<VideoId>;
   /** `PATCH /v1/vms/{vm}/videos/{id}`. */
   update(
@@ -149,20 +190,12 @@ export interface VideosResource {
     videoId: VideoId,
     options?: { fileNameTemplate?: string } & CallOptions,
   ): Promise<DownloadUrl[]>;
-  /** `GET …/videos/{id}/embed-codes`. */
-  embedCodes(
-    vmId: VideoManagerId,
-    videoId: VideoId,
-    options: EmbedCodeOptions & CallOptions,
-  ): Promise<EmbedCodes>;
   /** `GET …/videos/{id}/transcoding-status`. */
   transcodingStatus(
     vmId: VideoManagerId,
     videoId: VideoId,
     options?: CallOptions,
   ): Promise<TranscodingStatus[]>;
-  /** `GET …/videos/{id}/thumbnails`. */
-  thumbnails(vmId: VideoManagerId, videoId: VideoId, options?: CallOptions): Promise<Thumbnail[]>;
   /** `GET …/videos/{id}/url`: the upload URL (valid 4 hours), from the `Location` header. */
   uploadUrl(vmId: VideoManagerId, videoId: VideoId, options?: CallOptions): Promise<string>;
   /**
@@ -183,7 +216,8 @@ export interface VideosResource {
   ): Promise<UploadResult>;
 }
 
-export interface ChannelsResource {
+/** `api.channels`; `attachments` is described in `media.ts`. */
+export interface ChannelsResource extends ChannelsMediaMethods {
   /** `GET /v1/vms/{vm}/channels`: the root channel with its `children` (unsorted). */
   tree(
     vmId: VideoManagerId,
@@ -191,15 +225,49 @@ export interface ChannelsResource {
   ): Promise<Channel>;
   /** `POST /v1/vms/{vm}/channels`; returns the new channel's ID (from `Location`). */
   create(vmId: VideoManagerId, channel: ChannelCreateRequest, options?: CallOptions): Promise<number>;
-  /** `POST /v1/vms/{vm}/channels/{channelId}/videos/{videoId}`. */
-  addVideo(vmId: VideoManagerId, channelId: number, videoId: VideoId, options?: CallOptions): Promise<void>;
-  /** `DELETE /v1/vms/{vm}/channels/{channelId}/videos/{videoId}`. */
-  removeVideo(
-    vmId: VideoManagerId,
-    channelId: number,
-    videoId: VideoId,
-    options?: CallOptions,
-  ): Promise<void>;
+  /**
+   * One channel, found by ID in the tree of `GET /v1/vms/{vm}/channels` (with its subtree), as
+   * PHP-CLIENT's `getChannel`. A channel that is not in the tree is a `VmproApiError` with
+   * status `404`.
+   *
+   * @example
+   * ```ts
+   * const events = await api.channels.get(vmId, 101)
+   * console.log(events.name, events.children?.length)
+   * ```
+   */
+  get(vmId: VideoManagerId, channelId: number, options?: { locale?: string } & CallOptions): Promise<Channel>;
+  /**
+   * `POST /v1/vms/{vm}/channels/{channelId}/videos/{videoId}`: puts a video in a channel.
+   *
+   * @example
+   * ```ts
+   * await api.channels.addVideo(vmId, { channelId: 12, videoId })
+   * ```
+   */
+  addVideo(vmId: VideoManagerId, link: ChannelVideoLink, options?: CallOptions): Promise<void>;
+  /**
+   * `DELETE /v1/vms/{vm}/channels/{channelId}/videos/{videoId}`: takes a video out of a channel.
+   *
+   * @example
+   * ```ts
+   * await api.channels.removeVideo(vmId, { channelId: 12, videoId })
+   * ```
+   */
+  removeVideo(vmId: VideoManagerId, link: ChannelVideoLink, options?: CallOptions): Promise<void>;
+}
+
+/**
+ * A video and a channel, named so that the two IDs cannot be swapped unnoticed.
+ *
+ * @example
+ * ```ts
+ * await api.channels.addVideo(vmId, { channelId: 12, videoId: '1wGJbtN7QPwkAkd8_VcgKH' })
+ * ```
+ */
+export interface ChannelVideoLink {
+  channelId: number;
+  videoId: VideoId;
 }
 
 export interface KeywordsResource {
@@ -219,6 +287,27 @@ export interface KeywordsResource {
     keywordId: number,
     options?: { metadataSetId?: number } & CallOptions,
   ): Promise<void>;
+  /**
+   * Makes `texts` the video's keywords: lists the current ones, deletes each, then adds each new
+   * text (trimmed, empty and repeated texts dropped), as PHP-CLIENT's `updateKeywords`. Returns
+   * the keywords added.
+   *
+   * **Not atomic**: the API has no replace-all call, so this is 1 + old + new requests. When one
+   * fails, its error is thrown at once and nothing is undone: the video keeps the old keywords
+   * not yet deleted and the new ones already added. Calling `replace()` again with the same
+   * texts finishes the job.
+   *
+   * @example
+   * ```ts
+   * await api.keywords.replace(vmId, videoId, ['launch', 'product'])
+   * ```
+   */
+  replace(
+    vmId: VideoManagerId,
+    videoId: VideoId,
+    texts: readonly string[],
+    options?: { metadataSetId?: number } & CallOptions,
+  ): Promise<Keyword[]>;
   /** `GET /v1/vms/{vm}/keyword/find`: keywords of the whole VideoManager. */
   find(
     vmId: VideoManagerId,
@@ -226,7 +315,8 @@ export interface KeywordsResource {
   ): Promise<VideoManagerKeyword[]>;
 }
 
-export interface MetadataResource {
+/** `api.metadata`; the corporate-tube methods are described in `media.ts`. */
+export interface MetadataResource extends MetadataMediaMethods {
   /** `GET …/videos/{id}/metadata`: custom metadata, field name → value. */
   get(vmId: VideoManagerId, videoId: VideoId, options?: CallOptions): Promise<CustomMetadata>;
   /** `PATCH …/videos/{id}/metadata`: `null` deletes a value. */
@@ -247,6 +337,12 @@ export interface VmproApiClient {
   readonly channels: ChannelsResource;
   readonly keywords: KeywordsResource;
   readonly metadata: MetadataResource;
+  /** The stills (thumbnails) of a video: list, create at a timestamp, get the URL, activate. */
+  readonly thumbnails: ThumbnailsResource;
+  /** Plays of videos over a period (`GET /v1/vms/{vm}/analytics/videos`). */
+  readonly analytics: AnalyticsResource;
+  /** The legacy search endpoint `POST /v1/vms/search` (see `SearchResource`). */
+  readonly search: SearchResource;
   /**
    * Any API call: `path` is relative to the base URL (an absolute URL outside it is refused
    * with `VMPRO_CONFIG_INVALID`). Returns the parsed JSON body (`undefined` when empty).
@@ -354,7 +450,8 @@ function resolveConfig(options: VmproApiClientOptions): TransportConfig {
     if (options[name] !== undefined && typeof options[name] !== 'function')
       throw invalid(`${name} must be a function.`);
   }
-  const logger = options.logger ?? silentLogger;
+  // pino and bunyan as they are (fields first), winston and console too.
+  const logger = asLogger(options.logger);
   return {
     base,
     baseHref: base.origin + basePath,
@@ -416,6 +513,33 @@ function idFromLocation(response: VmproApiResponse<unknown>, method: string, wha
     );
   }
   return decodeURIComponent(last);
+}
+
+function answerOrigin(method: string, response: VmproApiResponse<unknown>): AnswerOrigin {
+  return { method, path: redactedPath(response.url), status: response.status };
+}
+
+/** `body` without `undefined`, `null`, `''` and `[]` values (PHP-CLIENT's `buildJsonParameters`, keeping `0`). */
+function withoutEmptyValues(body: object): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(body).filter(
+      ([, value]) =>
+        value !== undefined &&
+        value !== null &&
+        value !== '' &&
+        !(Array.isArray(value) && value.length === 0),
+    ),
+  );
+}
+
+/** The channel with `id` in the tree under `root` (depth first), or `undefined`. */
+function findChannel(root: Channel, id: number): Channel | undefined {
+  if (root.id === id) return root;
+  for (const child of root.children ?? []) {
+    const found = findChannel(child, id);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 function numericId(id: string, response: VmproApiResponse<unknown>, method: string, what: string): number {
@@ -524,13 +648,34 @@ export function createVmproApiClient(options: VmproApiClientOptions): VmproApiCl
       query: toQuery(filters as QueryInput, { archivedState: 'archivedState' }),
     });
     const data = response.data;
+    const origin = answerOrigin('GET', response);
+    const read = (items: unknown[]) => items.map((item) => normalizeVideo(item, origin));
     // Tolerated: a bare array (no total), as some gateways and older fixtures answer.
-    if (Array.isArray(data)) return { total: data.length, videos: data as Video[] };
+    if (Array.isArray(data)) return { total: data.length, videos: read(data) };
     if (typeof data === 'object' && data !== null && Array.isArray((data as VideoPage).videos)) {
-      const page = data as VideoPage;
-      return { total: typeof page.total === 'number' ? page.total : page.videos.length, videos: page.videos };
+      const page = data as { total?: unknown; videos: unknown[] };
+      const videos = read(page.videos);
+      return { total: typeof page.total === 'number' ? page.total : videos.length, videos };
     }
-    throw unexpected('GET', redactedPath(response.url), response.status, 'a body that is not a video list');
+    throw unexpected('GET', origin.path, response.status, 'a body that is not a video list');
+  }
+
+  async function countVideos(
+    vmId: VideoManagerId,
+    filters: VideoListFilters = {},
+    options?: CallOptions,
+  ): Promise<number> {
+    const path = `${vmPath(vmId)}/videos`;
+    const { offset: _offset, limit: _limit, ...rest } = filters;
+    const response = await send<unknown>('GET', path, {
+      ...call(options),
+      query: toQuery({ ...rest, limit: 0 } as QueryInput, { archivedState: 'archivedState' }),
+    });
+    const total = (response.data as { total?: unknown } | null)?.total;
+    if (typeof total !== 'number' || !Number.isSafeInteger(total) || total < 0) {
+      throw unexpected('GET', redactedPath(response.url), response.status, 'a body without a numeric total');
+    }
+    return total;
   }
 
   async function* iteratePages(
@@ -556,7 +701,7 @@ export function createVmproApiClient(options: VmproApiClientOptions): VmproApiCl
     vmId: VideoManagerId,
     filters?: VideoListFilters,
     options?: IterateOptions,
-  ): AsyncGenerator<Video, void, undefined> {
+  ): AsyncGenerator<VideoListItem, void, undefined> {
     for await (const page of iteratePages(vmId, filters, options)) yield* page.videos;
   }
 
@@ -574,6 +719,8 @@ export function createVmproApiClient(options: VmproApiClientOptions): VmproApiCl
     return new URL(location.trim(), response.url).href;
   }
 
+  const media = createMediaResources({ send, vmPath, videoPath, segment, idFromLocation, numericId });
+
   const vms: VmsResource = Object.freeze({
     async list(options?: CallOptions): Promise<VideoManager[]> {
       const response = await send<unknown>('GET', '/v1/vms', call(options));
@@ -586,29 +733,41 @@ export function createVmproApiClient(options: VmproApiClientOptions): VmproApiCl
       }
       throw unexpected('GET', '/v1/vms', response.status, 'a body that is not a list of VideoManagers');
     },
-    players: async (vmId: VideoManagerId, options?: CallOptions) =>
-      request<PlayerDefinition[]>('GET', `${vmPath(vmId)}/players`, call(options)),
+    ...media.vms,
   });
 
   const videos: VideosResource = Object.freeze({
     list: listVideos,
     iterate: iterateVideos,
     iteratePages,
-    get: async (vmId: VideoManagerId, videoId: VideoId, options: VideoGetOptions & CallOptions = {}) => {
+    count: countVideos,
+    async get(
+      vmId: VideoManagerId,
+      videoId: VideoId,
+      options: VideoGetOptions & CallOptions = {},
+    ): Promise<VideoDetails> {
       const { signal, timeoutMs, customMetadataField, ...rest } = options;
       const fields =
         typeof customMetadataField === 'string' ? customMetadataField : customMetadataField?.join(',');
-      return request<Video>('GET', videoPath(vmId, videoId), {
+      const response = await send<unknown>('GET', videoPath(vmId, videoId), {
         signal,
         timeoutMs,
         query: toQuery({ ...rest, customMetadataField: fields }),
       });
+      return normalizeVideo(response.data, answerOrigin('GET', response));
     },
     async create(vmId: VideoManagerId, video: VideoCreateRequest, options?: CallOptions): Promise<VideoId> {
       if (typeof video?.fileName !== 'string' || video.fileName === '') {
         throw invalid('videos.create needs a fileName (its suffix, e.g. .mp4, sets the MIME type).');
       }
-      const response = await send('POST', `${vmPath(vmId)}/videos`, { ...call(options), json: video });
+      const group = video.group;
+      if (group !== undefined && group !== null && typeof group !== 'number' && typeof group !== 'string') {
+        throw invalid('videos.create: group must be an owner group ID (a number or a string).');
+      }
+      const response = await send('POST', `${vmPath(vmId)}/videos`, {
+        ...call(options),
+        json: withoutEmptyValues(video),
+      });
       return idFromLocation(response, 'POST', 'video');
     },
     async update(
@@ -635,23 +794,9 @@ export function createVmproApiClient(options: VmproApiClientOptions): VmproApiCl
         ...call(options),
         query: toQuery({ downloadFileNameTemplate: options.fileNameTemplate }),
       }),
-    embedCodes: async (vmId: VideoManagerId, videoId: VideoId, options: EmbedCodeOptions & CallOptions) => {
-      if (typeof options?.playerDefinitionId !== 'string' || options.playerDefinitionId === '') {
-        throw invalid('videos.embedCodes needs playerDefinitionId (see vms.players()).');
-      }
-      const { playerDefinitionId, embedType, channelId, tokenLifetimeInSeconds } = options;
-      return request<EmbedCodes>('GET', `${videoPath(vmId, videoId)}/embed-codes`, {
-        ...call(options),
-        query: toQuery(
-          { playerDefinitionId, embedType, channelId, tokenLifetimeInSeconds },
-          { embedType: 'embedType', channelId: 'channelId' },
-        ),
-      });
-    },
     transcodingStatus: async (vmId: VideoManagerId, videoId: VideoId, options?: CallOptions) =>
       request<TranscodingStatus[]>('GET', `${videoPath(vmId, videoId)}/transcoding-status`, call(options)),
-    thumbnails: async (vmId: VideoManagerId, videoId: VideoId, options?: CallOptions) =>
-      request<Thumbnail[]>('GET', `${videoPath(vmId, videoId)}/thumbnails`, call(options)),
+    ...media.videos,
     uploadUrl,
     async upload(vmId: VideoManagerId, videoId: VideoId, source: UploadSource, options: UploadOptions = {}) {
       // Validate the IDs now, not after the file has been read.
@@ -662,12 +807,50 @@ export function createVmproApiClient(options: VmproApiClientOptions): VmproApiCl
     },
   });
 
+  async function channelTree(
+    vmId: VideoManagerId,
+    options: { locale?: string | undefined; videoId?: VideoId | undefined } & CallOptions,
+  ): Promise<{ root: Channel; origin: AnswerOrigin }> {
+    const response = await send<unknown>('GET', `${vmPath(vmId)}/channels`, {
+      ...call(options),
+      query: toQuery({ locale: options.locale, videoId: options.videoId }, { videoId: 'videoId' }),
+    });
+    const origin = answerOrigin('GET', response);
+    return { root: normalizeChannel(response.data, origin), origin };
+  }
+
+  const linkPath = (vmId: VideoManagerId, link: ChannelVideoLink, what: string) => {
+    if (typeof link !== 'object' || link === null || Array.isArray(link)) {
+      throw invalid(`channels.${what} takes { channelId, videoId } as its second argument.`);
+    }
+    return `${vmPath(vmId)}/channels/${segment('channelId', link.channelId)}/videos/${segment('videoId', link.videoId)}`;
+  };
+
   const channels: ChannelsResource = Object.freeze({
+    ...media.channels,
     tree: async (vmId: VideoManagerId, options: { locale?: string; videoId?: VideoId } & CallOptions = {}) =>
-      request<Channel>('GET', `${vmPath(vmId)}/channels`, {
-        ...call(options),
-        query: toQuery({ locale: options.locale, videoId: options.videoId }, { videoId: 'videoId' }),
-      }),
+      (await channelTree(vmId, options)).root,
+    async get(
+      vmId: VideoManagerId,
+      channelId: number,
+      options: { locale?: string } & CallOptions = {},
+    ): Promise<Channel> {
+      segment('channelId', channelId);
+      const { root, origin } = await channelTree(vmId, { ...call(options), locale: options.locale });
+      const found = findChannel(root, channelId);
+      if (found === undefined) {
+        throw new VmproApiError(
+          `VideoManager Pro API: channel ${channelId} is not in the channel tree of VideoManager ${vmId} (${origin.method} ${origin.path}).`,
+          {
+            status: 404,
+            method: origin.method,
+            path: origin.path,
+            hint: 'check the channel ID: channels.tree() lists the channels this user can see',
+          },
+        );
+      }
+      return found;
+    },
     async create(
       vmId: VideoManagerId,
       channel: ChannelCreateRequest,
@@ -678,25 +861,39 @@ export function createVmproApiClient(options: VmproApiClientOptions): VmproApiCl
       const response = await send('POST', `${vmPath(vmId)}/channels`, { ...call(options), json: channel });
       return numericId(idFromLocation(response, 'POST', 'channel'), response, 'POST', 'channel');
     },
-    async addVideo(vmId: VideoManagerId, channelId: number, videoId: VideoId, options?: CallOptions) {
-      await send(
-        'POST',
-        `${vmPath(vmId)}/channels/${segment('channelId', channelId)}/videos/${segment('videoId', videoId)}`,
-        call(options),
-      );
+    async addVideo(vmId: VideoManagerId, link: ChannelVideoLink, options?: CallOptions) {
+      await send('POST', linkPath(vmId, link, 'addVideo'), call(options));
     },
-    async removeVideo(vmId: VideoManagerId, channelId: number, videoId: VideoId, options?: CallOptions) {
-      await send(
-        'DELETE',
-        `${vmPath(vmId)}/channels/${segment('channelId', channelId)}/videos/${segment('videoId', videoId)}`,
-        call(options),
-      );
+    async removeVideo(vmId: VideoManagerId, link: ChannelVideoLink, options?: CallOptions) {
+      await send('DELETE', linkPath(vmId, link, 'removeVideo'), call(options));
     },
   });
 
   const keywords: KeywordsResource = Object.freeze({
     list: async (vmId: VideoManagerId, videoId: VideoId, options?: CallOptions) =>
       request<Keyword[]>('GET', `${videoPath(vmId, videoId)}/keywords`, call(options)),
+    async replace(
+      vmId: VideoManagerId,
+      videoId: VideoId,
+      texts: readonly string[],
+      options: { metadataSetId?: number } & CallOptions = {},
+    ): Promise<Keyword[]> {
+      if (!Array.isArray(texts) || texts.some((text) => typeof text !== 'string')) {
+        throw invalid('keywords.replace needs a list of keyword texts.');
+      }
+      videoPath(vmId, videoId);
+      const wanted = [...new Set(texts.map((text) => text.trim()).filter((text) => text !== ''))];
+      const current = await keywords.list(vmId, videoId, call(options));
+      if (!Array.isArray(current)) {
+        throw invalid(
+          'keywords.replace: the API answered the keyword list with something that is not a list.',
+        );
+      }
+      for (const keyword of current) await keywords.remove(vmId, videoId, keyword.id, options);
+      const added: Keyword[] = [];
+      for (const text of wanted) added.push(await keywords.add(vmId, videoId, text, options));
+      return added;
+    },
     async add(
       vmId: VideoManagerId,
       videoId: VideoId,
@@ -738,6 +935,7 @@ export function createVmproApiClient(options: VmproApiClientOptions): VmproApiCl
   });
 
   const metadata: MetadataResource = Object.freeze({
+    ...media.metadata,
     get: async (vmId: VideoManagerId, videoId: VideoId, options?: CallOptions) =>
       request<CustomMetadata>('GET', `${videoPath(vmId, videoId)}/metadata`, call(options)),
     async patch(
@@ -761,6 +959,9 @@ export function createVmproApiClient(options: VmproApiClientOptions): VmproApiCl
     channels,
     keywords,
     metadata,
+    thumbnails: media.thumbnails,
+    analytics: media.analytics,
+    search: createSearchResource((method, path, options) => send<unknown>(method, path, options)),
     request,
     send,
     extend: (more: Partial<VmproApiClientOptions>) => createVmproApiClient(mergeOptions(own, more)),

@@ -11,6 +11,7 @@
 export {
   type CallOptions,
   type ChannelsResource,
+  type ChannelVideoLink,
   createVmproApiClient,
   type IterateOptions,
   type KeywordsResource,
@@ -24,7 +25,20 @@ export {
 } from './client.js';
 export { isVmproApiError, VmproApiError, type VmproApiErrorDetails } from './errors.js';
 export { fixedToken } from './fixed-token.js';
+export {
+  ANALYTICS_MAX_LIMIT,
+  type AnalyticsIterateOptions,
+  type AnalyticsResource,
+  type ChannelsMediaMethods,
+  type MetadataMediaMethods,
+  type ThumbnailsResource,
+  toIsoDateTime,
+  type VideosMediaMethods,
+  type VmsMediaMethods,
+} from './media.js';
 export type { QueryInput, QueryScalar, QueryValue } from './query.js';
+export type { SearchIterateOptions, SearchOptions, SearchResource } from './search.js';
+export { escapeSearchValue, SearchQuery, type SearchValue, searchQuery } from './search-query.js';
 export type {
   AfterResponseHook,
   BeforeRequestHook,
@@ -37,4 +51,6 @@ export type {
   VmproApiResponse,
 } from './transport.js';
 export type * from './types.js';
+export type * from './types-media.js';
+export type * from './types-video.js';
 export { DEFAULT_CHUNK_SIZE, type UploadOptions, type UploadResult, type UploadSource } from './upload.js';

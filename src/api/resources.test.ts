@@ -147,7 +147,7 @@ const cases: Case[] = [
     result: [{ quality: '720p', profileKey: 'mp4-720', fileExtension: 'mp4', url: 'https://d/x' }],
   },
   {
-    name: 'videos.embedCodes (embedType and channelId camelCase on the wire)',
+    name: 'videos.embedCodes (embed type under both names, channelId camelCase on the wire)',
     call: (api) =>
       api.videos.embedCodes(319, 'v1', {
         playerDefinitionId: 'p1',
@@ -158,7 +158,7 @@ const cases: Case[] = [
     answer: json(200, { embedCode: '<iframe></iframe>' }),
     method: 'GET',
     target:
-      '/v1/vms/319/videos/v1/embed-codes?player_definition_id=p1&embedType=iframe&channelId=5&token_lifetime_in_seconds=600',
+      '/v1/vms/319/videos/v1/embed-codes?player_definition_id=p1&embedType=iframe&embed_type=iframe&channelId=5&token_lifetime_in_seconds=600',
     result: { embedCode: '<iframe></iframe>' },
   },
   {
@@ -206,7 +206,7 @@ const cases: Case[] = [
   },
   {
     name: 'channels.addVideo',
-    call: (api) => api.channels.addVideo(319, 42, 'v1'),
+    call: (api) => api.channels.addVideo(319, { channelId: 42, videoId: 'v1' }),
     answer: empty(200),
     method: 'POST',
     target: '/v1/vms/319/channels/42/videos/v1',
@@ -214,7 +214,7 @@ const cases: Case[] = [
   },
   {
     name: 'channels.removeVideo',
-    call: (api) => api.channels.removeVideo(319, 42, 'v1'),
+    call: (api) => api.channels.removeVideo(319, { channelId: 42, videoId: 'v1' }),
     answer: empty(200),
     method: 'DELETE',
     target: '/v1/vms/319/channels/42/videos/v1',

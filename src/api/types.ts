@@ -5,6 +5,8 @@
  * few guarantees, so read them defensively.
  */
 
+import type { VideoDetails, VideoListItem } from './types-video.js';
+
 /** A VideoManager ID, e.g. `319`. */
 export type VideoManagerId = number | string;
 /** A video ID: about 22 URL-safe characters, e.g. `1wGJbtN7QPwkAkd8_VcgKH`. */
@@ -46,54 +48,15 @@ export interface ChannelRef {
 }
 
 /**
- * A video as `GET …/videos` and `GET …/videos/{id}` return it. Fields that have no value yet
- * (no upload, never published or played) may be `null`.
+ * A video as `GET …/videos/{id}` returns it.
+ *
+ * @deprecated Use `VideoListItem` (items of `GET …/videos`) or `VideoDetails` (`GET …/videos/{id}`).
+ * @example
+ * ```ts
+ * const video: Video = await api.videos.get(vmId, videoId)
+ * ```
  */
-export interface Video {
-  id: VideoId;
-  title?: string;
-  description?: string;
-  /** Protocol-relative URL, e.g. `//i.video-cdn.net/….jpeg`. */
-  thumbnail?: string | null;
-  /** Epoch ms. */
-  createdDate?: number;
-  /** Epoch ms. */
-  modifiedDate?: number;
-  /** Epoch ms. */
-  uploadDate?: number | null;
-  /** Epoch ms. */
-  publicationDate?: number | null;
-  /** Epoch ms. */
-  lastPlayedDate?: number | null;
-  /** Milliseconds. */
-  length?: number | null;
-  /** How often the source was replaced. */
-  generation?: number;
-  plays?: number;
-  views?: number;
-  allFormatsAvailable?: boolean;
-  published?: boolean;
-  audioOnly?: boolean;
-  downloadable?: boolean;
-  deleted?: boolean;
-  vrContentType?: string | null;
-  customMetadata?: Record<string, unknown>;
-  keywords?: Keyword[];
-  stills?: Still[];
-  channels?: ChannelRef[];
-  /** ISO 8601. */
-  scheduledTrashDate?: string | null;
-  ownershipGroupId?: number | null;
-  adConfigurationId?: number | null;
-  /** E-mail address. */
-  owner?: string | null;
-  substituteOwners?: string[];
-  /** E-mail address. */
-  uploader?: string | null;
-  corporateTubeMetadata?: Record<string, unknown>;
-  sourceLanguage?: string | null;
-  uploadFileName?: string | null;
-}
+export type Video = VideoDetails;
 
 /** Filters of `GET /v1/vms/{vm}/videos`, in TypeScript form (sent snake_case). */
 export interface VideoListFilters {
@@ -126,12 +89,16 @@ export interface VideoListFilters {
   includeOwner?: boolean;
   /** Picks the metadata set; the default set is used when this one has no value. */
   locale?: string;
+  /** Only the video(s) with these IDs (repeated `video_id`), as PHP-CLIENT's `setVideoId`. */
+  videoId?: VideoId | readonly VideoId[];
+  /** Key of the metadata set to read texts from, e.g. `de` (sent as `metadata_set_key`). */
+  metadataSetKey?: string;
 }
 
 /** One page of `GET /v1/vms/{vm}/videos`. */
 export interface VideoPage {
   total: number;
-  videos: Video[];
+  videos: VideoListItem[];
 }
 
 /** A page as `videos.iteratePages()` yields it: the page plus the offset it starts at. */
@@ -150,21 +117,23 @@ export interface VideoGetOptions {
   /** Return the video even when it is not published. */
   ignorePublicationState?: boolean;
   metadataSetId?: number;
+  /** Channel to take related videos from (sent as `related_videos_channel_id`, as PHP-CLIENT does). */
+  relatedVideosChannelId?: number;
 }
 
 /** Body of `POST /v1/vms/{vm}/videos` (`VideoUploadRequestDTO`). */
 export interface VideoCreateRequest {
   /** Required; its suffix (mp4, mov, mkv…) sets the MIME type. */
   fileName: string;
-  title?: string;
-  description?: string;
-  keywords?: string[];
+  title?: string | null | undefined;
+  description?: string | null | undefined;
+  keywords?: readonly string[] | null | undefined;
   /** Channel ID to put the video in. */
-  channel?: number;
-  /** Owner group ID. */
-  group?: number;
-  /** Publish once the upload is complete and the 360p MP4 is transcoded. */
-  autoPublish?: boolean;
+  channel?: number | null | undefined;
+  /** Owner group ID; a string too, as PHP-CLIENT sends it. */
+  group?: number | string | null | undefined;
+  /** Publish once the upload is complete and the 360p MP4 is transcoded (`false` is sent). */
+  autoPublish?: boolean | null | undefined;
 }
 
 /** Body of `PATCH /v1/vms/{vm}/videos/{videoId}`: any subset of these. */
@@ -206,14 +175,17 @@ export type EmbedType = 'iframe' | 'html_code' | 'link_url' | 'share_url' | (str
 
 /** Options of `GET …/videos/{videoId}/embed-codes`. */
 export interface EmbedCodeOptions {
-  /** Required: the player definition to embed (see `GET …/players`). */
+  /** Required (`player_definition_id`): the player definition to embed (see `vms.players()`). */
   playerDefinitionId: string;
-  /** Sent as `embedType`. */
-  embedType?: EmbedType;
-  /** Sent as `channelId`. */
-  channelId?: number;
-  /** For token-protected VideoManagers; the API's default is 180. */
-  tokenLifetimeInSeconds?: number;
+  /**
+   * Sent under both names the sources use, `embedType` (OAS-MD) and `embed_type` (PHP-CLIENT);
+   * the API picks its default when absent.
+   */
+  embedType?: EmbedType | undefined;
+  /** Sent as `channelId` (a numeric string is accepted too). */
+  channelId?: number | string | undefined;
+  /** `token_lifetime_in_seconds`, for token-protected VideoManagers; the API's default is 180. */
+  tokenLifetimeInSeconds?: number | undefined;
 }
 
 /** The answer of `GET …/embed-codes`; the PHP client reads `embedCode`. */
@@ -241,7 +213,8 @@ export interface Thumbnail {
 export interface Channel {
   id: number;
   name: string;
-  description?: string;
+  /** `null` when the channel has none (as search documents show). */
+  description?: string | null;
   parentId?: number | null;
   children?: Channel[];
   rootChannel?: boolean;
@@ -255,7 +228,9 @@ export interface Channel {
   permissions?: string[];
   userGroupId?: number;
   customMetadata?: Record<string, unknown>;
-  ownership?: { ownerGroupId?: number; visibility?: string };
+  ownership?: { ownerGroupId?: number | null; visibility?: boolean };
+  /** Fields this client does not know, as the API sent them. */
+  [field: string]: unknown;
 }
 
 /** Body of `POST /v1/vms/{vm}/channels`. */

@@ -208,6 +208,7 @@ export async function createEmulator(
   });
   const api = createVmproApi({
     verifyAccessToken: (token) => login.verifyAccessToken(token),
+    verifyIdToken: (token) => login.verifyIdToken(token),
     origin,
     issuer: () => login.issuer(),
     now,

@@ -52,6 +52,11 @@ export function backchannelLogoutHandler(deps: HandlerDeps): (request: Request) 
         claims.sid ? { sid: claims.sid } : { sub: claims.sub as string },
       );
       logger.info('vmpro-connect: back-channel logout', { sessions: ended });
+      const at = now();
+      const sub = typeof claims.sub === 'string' ? claims.sub : null;
+      const sid = typeof claims.sid === 'string' ? claims.sid : null;
+      deps.emit({ type: 'logout', at, sub, sid, reason: 'backchannel', sessions: ended });
+      deps.emit({ type: 'session_ended', at, sub, sid, reason: 'backchannel' });
       return new Response(null, { status: 200, headers: NO_STORE });
     } catch (error) {
       if (isVmproError(error, 'VMPRO_LOGOUT_TOKEN_INVALID')) return bad(error.message);

@@ -3,11 +3,14 @@
  * transaction, the transaction claimed once (across instances), the code exchanged, the session
  * created.
  */
-import { VmproError } from '../errors.js';
+import { createVmproApiClient } from '../api/index.js';
+import { isVmproError, VmproError } from '../errors.js';
 import { RELAY_PAGE_SCRIPT_HASH, relayPageHtml } from '../oidc/index.js';
-import type { AuthTransaction } from '../oidc/types.js';
-import type { SessionUser } from '../session/index.js';
+import type { AuthTransaction, TokenSet } from '../oidc/types.js';
+import type { JsonValue, SessionRecord, SessionUser } from '../session/index.js';
+import { hasRole, type VmproIdTokenClaims } from './claims.js';
 import { createCookieJar } from './cookies.js';
+import { type AfterLoginContext, afterLoginData } from './hooks.js';
 import { checkSameOrigin, collector, type HandlerDeps, methodNotAllowed, readForm, redirect } from './kit.js';
 import { NO_STORE } from './responses.js';
 import { safeReturnTo } from './return-to.js';
@@ -102,14 +105,76 @@ export function callbackHandler(
       if (typeof claims.email === 'string') user.email = claims.email;
       if (typeof claims.preferred_username === 'string') user.preferred_username = claims.preferred_username;
       const sid = typeof claims.sid === 'string' ? claims.sid : tokens.sessionState;
-      await sessions.create(jar, { tokens, user, sid });
+      const returnTo = safeReturnTo(transaction.returnTo);
+      let data: Record<string, JsonValue> | undefined;
+      if (deps.afterLogin !== undefined) {
+        try {
+          data = afterLoginData(
+            await deps.afterLogin(afterLoginContext(deps, request, tokens, user, returnTo)),
+          );
+        } catch (error) {
+          // No session: the tokens just issued are of no use, so the login server forgets them.
+          if (tokens.refreshToken) {
+            await client.revoke(tokens.refreshToken, 'refresh_token').catch(() => {});
+          }
+          if (isVmproError(error, 'VMPRO_LOGIN_REFUSED')) {
+            logger.info('vmpro-connect: afterLogin refused the sign-in', { sub: claims.sub });
+          }
+          throw error;
+        }
+      }
+      await sessions.create(jar, { tokens, user, sid, ...(data !== undefined && { data }) });
       logger.info('vmpro-connect: login', { sub: claims.sub });
-      return finish(redirect(safeReturnTo(transaction.returnTo), NO_REFERRER));
+      deps.emit({
+        type: 'login',
+        at: now(),
+        sub: claims.sub,
+        sid,
+        durationMs: Math.max(0, now() - transaction.createdAt),
+      });
+      return finish(redirect(returnTo, NO_REFERRER));
     } catch (error) {
       const response = deps.errorResponse(request, error, 'callback');
       response.headers.set('referrer-policy', 'no-referrer');
       return finish(response);
     }
+  };
+}
+
+/** What `afterLogin` sees of a sign-in: claims, token metadata (no raw token), a role check and the API. */
+function afterLoginContext(
+  deps: HandlerDeps,
+  request: Request,
+  tokens: TokenSet,
+  user: SessionUser,
+  returnTo: string,
+): AfterLoginContext {
+  const { options, logger } = deps;
+  // hasRole reads a record; this one exists only for the check (nothing is stored yet).
+  const probe = { tokens, user } as SessionRecord;
+  let api: AfterLoginContext['api'] | undefined;
+  return {
+    claims: tokens.claims as VmproIdTokenClaims,
+    user: { ...user },
+    tokens: {
+      scope: tokens.scope,
+      accessTokenExpiresAt: tokens.accessTokenExpiresAt,
+      refreshTokenExpiresAt: tokens.refreshTokenExpiresAt,
+      hasRefreshToken: tokens.refreshToken !== null,
+    },
+    hasRole: (role) => hasRole(probe, role, options.clientId),
+    get api() {
+      api ??= createVmproApiClient({
+        baseUrl: options.apiBase,
+        tokenSource: { getAccessToken: async () => tokens.accessToken },
+        fetch: deps.fetch,
+        logger,
+        retry: { limit: 1, maxRetryAfterSec: 3 },
+      });
+      return api;
+    },
+    request,
+    returnTo,
   };
 }
 

@@ -1,8 +1,11 @@
 import { configError } from '../errors.js';
 import { DEFAULT_API_BASE, isLoopbackHost } from '../internal/url.js';
-import type { Logger } from '../logger.js';
+import type { FieldsFirstLogger, Logger } from '../logger.js';
 import type { OidcClient } from '../oidc/index.js';
 import type { SessionBackendSource, SessionStore } from '../session/index.js';
+import type { VmproEvent } from './events.js';
+import type { AfterLoginHook } from './hooks.js';
+import type { ErrorPage } from './responses.js';
 
 /** Options of {@link createVmproAuth}. Only `clientId`, `redirectUri` and `session.secrets` are required. */
 export interface VmproAuthOptions {
@@ -30,7 +33,21 @@ export interface VmproAuthOptions {
     idleTimeoutSec?: number | undefined;
     absoluteTimeoutSec?: number | undefined;
     refreshMarginSec?: number | undefined;
+    /**
+     * Name of the session cookie (the login transaction cookies are named after it). Default
+     * `__Host-vmpro` on https, `vmpro` on plain-http loopback. Give each app its own when several
+     * share one host: browsers send a host's cookies to all of its apps and ports.
+     */
+    cookieName?: string | undefined;
   };
+  /**
+   * Opt-in to a second instance with the same configuration in one process. `createVmproAuth`
+   * returns one shared instance per configuration (so a module evaluated twice — Next.js, Vite
+   * SSR, test runners — still has one session store, refresh single-flight and discovery
+   * cache); a different `instance` name makes a separate one. For tests that simulate two
+   * servers in one process, and multi-tenant apps.
+   */
+  instance?: string | undefined;
   /** Paths of the auth routes. The callback path defaults to the redirect URI's path. */
   routes?: { login?: string; callback?: string; logout?: string; backchannelLogout?: string } | undefined;
   /** Seconds a login may take from the redirect to the callback. Default 600. */
@@ -43,11 +60,25 @@ export interface VmproAuthOptions {
   /** Per request to the login server. Default 10 000 ms. */
   timeoutMs?: number | undefined;
   fetch?: typeof fetch | undefined;
-  /** Default: errors only, on standard error (pass `silentLogger` for none, or pino, winston, `console`). */
-  logger?: Logger | undefined;
+  /**
+   * Default: errors only, on standard error. Pass pino, winston, bunyan or `console` as they are
+   * (fields-first loggers such as pino are detected and called in their order), or
+   * `silentLogger` for none.
+   */
+  logger?: Logger | FieldsFirstLogger | undefined;
   now?: () => number;
   /** A ready protocol client (tests, or to share one between apps). Discovery is skipped. */
   oidcClient?: OidcClient | undefined;
+  /**
+   * Receives `login`, `logout`, `refresh`, `refresh_failed` and `session_ended` events for
+   * metrics and audit (never a token). Called after the request's work and never awaited: a
+   * listener that throws, rejects or is slow does not affect requests (its errors are logged).
+   */
+  onEvent?: ((event: VmproEvent) => void | Promise<void>) | undefined;
+  /** Runs after each sign-in, before the session exists: add data to the session, or refuse with `loginRefused()`. */
+  afterLogin?: AfterLoginHook | undefined;
+  /** Renders the HTML error pages (failed sign-ins, `403`s) in your design; default: vmpro-connect's plain page. */
+  errorPage?: ErrorPage | undefined;
 }
 
 /** The validated, defaulted, frozen form of {@link VmproAuthOptions}. */
@@ -147,6 +178,16 @@ export function resolveAuthOptions(options: VmproAuthOptions): ResolvedAuthOptio
   }
   if (redirect.hash) fail('redirectUri', 'must not contain a #fragment');
   if (options.session === undefined) fail('session', 'is required (at least `session.secrets`)');
+  for (const hook of ['onEvent', 'afterLogin', 'errorPage'] as const) {
+    if (options[hook] !== undefined && typeof options[hook] !== 'function') fail(hook, 'must be a function');
+  }
+  if (options.instance !== undefined && (typeof options.instance !== 'string' || options.instance === '')) {
+    fail(
+      'instance',
+      'must be a non-empty name',
+      'name each deliberate second instance, e.g. instance: "tenant-b"',
+    );
+  }
   const secrets = parseSecrets(options.session.secrets);
   const maxAge = options.transactionMaxAgeSec ?? 600;
   if (!(Number.isFinite(maxAge) && maxAge > 0))

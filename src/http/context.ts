@@ -5,8 +5,9 @@
 import { createVmproApiClient, type VmproApiClient } from '../api/index.js';
 import { configError, VmproError } from '../errors.js';
 import type { TokenSet } from '../oidc/types.js';
-import type { CookieJar, SessionRecord, SessionUser } from '../session/index.js';
+import type { CookieJar, SessionRecord } from '../session/index.js';
 import type { TokenSource } from '../token-source.js';
+import { userOf, type VmproUser } from './claims.js';
 import { createCookieJar } from './cookies.js';
 import type { HandlerDeps, RequestLike } from './kit.js';
 
@@ -18,10 +19,16 @@ export type SetCookieSink = (setCookie: string) => void;
  * and a VideoManager Pro API client that refreshes them as needed.
  */
 export interface VmproContext {
-  /** The session, or `null` when the user is not logged in. Loaded once per request. */
+  /**
+   * The session, or `null` when the user is not logged in. Loaded once per request. Custom data
+   * from `afterLogin` is its `data`.
+   */
   session(): Promise<SessionRecord | null>;
-  /** The logged-in user, or `null`. */
-  user(): Promise<SessionUser | null>;
+  /**
+   * The logged-in user — the ID token's claims (typed by your `VmproClaims` augmentation) and
+   * the stored profile — or `null`.
+   */
+  user(): Promise<VmproUser | null>;
   /** The session, or a `VMPRO_NOT_AUTHENTICATED` error. */
   requireSession(): Promise<SessionRecord>;
   /** Tokens with a valid access token, refreshed once per session when needed. */
@@ -76,8 +83,9 @@ export function contextFactory(
       return this.#loaded;
     }
 
-    async user(): Promise<SessionUser | null> {
-      return (await this.session())?.user ?? null;
+    async user(): Promise<VmproUser | null> {
+      const record = await this.session();
+      return record === null ? null : userOf(record);
     }
 
     async requireSession(): Promise<SessionRecord> {

@@ -12,5 +12,29 @@ export {
   type SetCookieSink,
   type VmproAuth,
   type VmproContext,
+  type VmproGuard,
 } from './auth.js';
+export {
+  type AccessRule,
+  hasRole,
+  type RoleRequirement,
+  type VmproClaims,
+  type VmproIdTokenClaims,
+  type VmproUser,
+} from './claims.js';
 export type { ResolvedAuthOptions, VmproAuthOptions } from './config.js';
+export type {
+  LoginEvent,
+  LogoutEvent,
+  SessionEndReason,
+  SessionEvent,
+  VmproEvent,
+  VmproEventType,
+} from './events.js';
+export {
+  type AfterLoginContext,
+  type AfterLoginHook,
+  type AfterLoginResult,
+  loginRefused,
+} from './hooks.js';
+export type { ErrorPage, ErrorPageInfo } from './responses.js';

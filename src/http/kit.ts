@@ -6,9 +6,12 @@
 import { VmproError, type VmproErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { OidcClient } from '../oidc/index.js';
+import type { Emit } from '../session/events.js';
 import type { CookieJar, SessionManager } from '../session/index.js';
 import type { ResolvedAuthOptions } from './config.js';
 import { createCookieJar } from './cookies.js';
+import type { VmproEvent } from './events.js';
+import type { AfterLoginHook } from './hooks.js';
 import { NO_STORE } from './responses.js';
 
 /**
@@ -32,6 +35,11 @@ export interface HandlerDeps {
   errorResponse(request: RequestLike, error: unknown, where?: 'callback' | 'other'): Response;
   readonly logger: Logger;
   readonly now: () => number;
+  /** Sends an event to the app's `onEvent` (never throws, never waits). */
+  readonly emit: Emit<VmproEvent>;
+  readonly afterLogin: AfterLoginHook | undefined;
+  /** The app's `fetch` (for the API client `afterLogin` gets). */
+  readonly fetch: typeof fetch | undefined;
 }
 
 /** Collects Set-Cookie values for a response a handler builds itself. */

@@ -34,7 +34,13 @@ export function logoutHandler(deps: HandlerDeps): (request: Request) => Promise<
           code: isVmproError(error) ? error.code : 'unknown',
         });
       }
-      if (record) logger.info('vmpro-connect: logout', { sub: record.user.sub });
+      if (record) {
+        logger.info('vmpro-connect: logout', { sub: record.user.sub });
+        const at = deps.now();
+        const { sub } = record.user;
+        deps.emit({ type: 'logout', at, sub, sid: record.sid, reason: 'user' });
+        deps.emit({ type: 'session_ended', at, sub, sid: record.sid, reason: 'logout' });
+      }
       return finish(redirect(target));
     } catch (error) {
       return finish(deps.errorResponse(request, error));

@@ -42,6 +42,8 @@ export function mapError(error: unknown, where: 'callback' | 'other' = 'other'):
     case 'VMPRO_REFRESH_EXPIRED':
       return m(401);
     case 'VMPRO_CROSS_SITE_REQUEST':
+    case 'VMPRO_FORBIDDEN':
+    case 'VMPRO_LOGIN_REFUSED':
       return m(403);
     case 'VMPRO_AUTHORIZATION_ERROR':
       return m(e.error === 'access_denied' ? 403 : 400);
@@ -115,17 +117,94 @@ export function htmlPage(
   return new Response(html, { status, headers });
 }
 
-/** The error page a browser sees when sign-in fails: what happened and a way to start again. */
-export function htmlError(mapping: ErrorMapping, loginPath: string, extraHeaders?: HeadersInit): Response {
+/**
+ * The error page a browser sees when sign-in fails: what happened and a way to start again.
+ * A signed-in user who lacks access (`VMPRO_FORBIDDEN`) gets a way to sign out instead, so that
+ * they can sign in with another account (signing in again would bring the same one back).
+ */
+export function htmlError(
+  mapping: ErrorMapping,
+  loginPath: string,
+  extraHeaders?: HeadersInit,
+  logoutPath?: string,
+): Response {
   const headers = new Headers(extraHeaders);
   withRetryAfter(headers, mapping.retryAfter);
-  const title = mapping.status >= 500 ? 'The sign-in service is not available' : 'Sign-in did not work';
+  const forbidden = mapping.code === 'VMPRO_FORBIDDEN';
+  const title = forbidden
+    ? 'You do not have access to this page'
+    : mapping.status >= 500
+      ? 'The sign-in service is not available'
+      : 'Sign-in did not work';
+  const action =
+    forbidden && logoutPath !== undefined
+      ? `<form method="post" action="${escapeHtml(logoutPath)}"><button class="button" type="submit">Sign out</button></form>`
+      : `<a class="button" href="${escapeHtml(loginPath)}">Sign in again</a>`;
   return htmlPage(
     title,
-    `<h1>${escapeHtml(title)}</h1><p>${escapeHtml(mapping.message)}</p><p><small>Error code: <code>${escapeHtml(mapping.code)}</code></small></p><a class="button" href="${escapeHtml(loginPath)}">Sign in again</a>`,
+    `<h1>${escapeHtml(title)}</h1><p>${escapeHtml(mapping.message)}</p><p><small>Error code: <code>${escapeHtml(mapping.code)}</code></small></p>${action}`,
     mapping.status,
     headers,
   );
+}
+
+/** What an app's `errorPage` receives: the answer's status, the error's code and its message for humans. */
+export interface ErrorPageInfo {
+  readonly status: number;
+  readonly code: VmproErrorCode;
+  /** Plain text, possibly quoting the login server: put {@link messageHtml} in HTML, not this. */
+  readonly message: string;
+  /** `message`, HTML-escaped, ready to put in a page. */
+  readonly messageHtml: string;
+  /** Seconds, when the user should retry later (also sent as `Retry-After`). */
+  readonly retryAfter?: number | undefined;
+}
+
+/**
+ * Renders the HTML error answers (failed sign-ins, `403` from guards and refused logins) in the
+ * app's own design. A string is sent as the page with the mapped status, `no-store`, and a
+ * Content-Security-Policy that allows the app's own styles and images but no scripts; a
+ * `Response` is sent as it is. JSON answers (API calls) are not affected.
+ *
+ * @example
+ * ```ts
+ * errorPage: (error) =>
+ *   `<!doctype html><title>Oops</title><link rel="stylesheet" href="/site.css">
+ *    <h1>${error.status === 403 ? 'No access' : 'Sign-in failed'}</h1><p>${error.messageHtml}</p>`,
+ * ```
+ */
+export type ErrorPage = (
+  error: ErrorPageInfo,
+  request: {
+    readonly url: string;
+    readonly method: string;
+    readonly headers: { get(name: string): string | null };
+  },
+) => Response | string;
+
+const CUSTOM_PAGE_CSP =
+  "default-src 'self'; script-src 'none'; object-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/** The app's page for `mapping`, as a `Response` with mutable headers. */
+export function customErrorPage(result: Response | string, mapping: ErrorMapping): Response {
+  if (typeof result === 'string') {
+    const headers = new Headers({
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-store',
+      'content-security-policy': CUSTOM_PAGE_CSP,
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+    });
+    withRetryAfter(headers, mapping.retryAfter);
+    return new Response(result, { status: mapping.status, headers });
+  }
+  if (!(result instanceof Response)) {
+    throw new TypeError('errorPage must return a string of HTML or a Response');
+  }
+  // A copy: the callback adds headers, and a Response's own may be immutable (Response.redirect).
+  const copy = new Response(result.body, result);
+  if (!copy.headers.has('cache-control')) copy.headers.set('cache-control', 'no-store');
+  return copy;
 }
 
 /** True when the client prefers an HTML page (a browser navigation) over JSON. */

@@ -1,6 +1,6 @@
 import { configError } from '../errors.js';
 import { DEFAULT_API_BASE, isSecureOrLoopback } from '../internal/url.js';
-import { type Logger, silentLogger } from '../logger.js';
+import { asLogger, type Logger } from '../logger.js';
 import { createDiscoveryCache, type DiscoveryCache, isDiscoveryCache } from './discovery-cache.js';
 
 /** How the client authenticates at the token and revocation endpoints. */
@@ -241,7 +241,7 @@ export function parseOidcClientOptions(o: OidcClientOptions): Readonly<ParsedOpt
   if (o.now !== undefined && typeof o.now !== 'function') {
     throw configError('now', 'must be a function returning epoch milliseconds');
   }
-  const logger = o.logger ?? silentLogger;
+  const logger = asLogger(o.logger);
   if (typeof logger !== 'object' || logger === null || typeof logger.warn !== 'function') {
     throw configError('logger', 'must implement debug, info, warn and error');
   }

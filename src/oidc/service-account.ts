@@ -1,5 +1,5 @@
 import { configError, isVmproError, VmproError } from '../errors.js';
-import { type Logger, silentLogger } from '../logger.js';
+import { asLogger, type Logger } from '../logger.js';
 import type { TokenSource } from '../token-source.js';
 import type { OidcClient } from './client.js';
 import type { TokenSet } from './types.js';
@@ -83,7 +83,7 @@ export function createServiceAccount(opts: ServiceAccountOptions): ServiceAccoun
   if (typeof marginSec !== 'number' || !Number.isFinite(marginSec) || marginSec < 0) {
     throw configError('refreshMarginSec', 'of createServiceAccount must be a non-negative number of seconds');
   }
-  const logger = opts.logger ?? silentLogger;
+  const logger = asLogger(opts.logger);
   const now = opts.now ?? Date.now;
   const margin = marginSec * 1000;
 

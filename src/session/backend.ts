@@ -40,6 +40,8 @@ export interface SessionClock {
   isExpired(record: SessionRecord): boolean;
   /** How long a store should keep the record, in ms (at least 1 s). */
   ttlMs(record: SessionRecord): number;
+  /** Called when a backend drops a session because `isExpired` said so (for the `session_ended` event). */
+  onExpired?(record: SessionRecord): void;
 }
 
 /** One place sessions live. Every method throws `VMPRO_STORE_UNAVAILABLE` when the place cannot be reached. */
@@ -132,6 +134,7 @@ export function serverBackend(store: SessionStore, options: BackendContext): Ses
       if (clock.isExpired(record)) {
         await storeCall('delete', () => store.delete(key));
         log.info('session expired', { session: keyTag(key) });
+        clock.onExpired?.(record);
         clear(jar);
         return null;
       }
@@ -286,12 +289,9 @@ export function cookieBackend(
       }
       const record = await unseal(value);
       await logouts.ready?.();
-      if (
-        record === null ||
-        clock.isExpired(record) ||
-        isLoggedOut(record) ||
-        !isWellFormedSessionId(record.id)
-      ) {
+      const expired = record !== null && clock.isExpired(record);
+      if (expired) clock.onExpired?.(record);
+      if (record === null || expired || isLoggedOut(record) || !isWellFormedSessionId(record.id)) {
         log.debug('session cookie refused (tampered, sealed with an unknown secret, expired or logged out)');
         clear(jar);
         return null;

@@ -1,6 +1,6 @@
 /**
- * `vmpro-connect/session`: session records, stores (memory, encrypted cookie, Redis), sealing
- * helpers, and the refresher that refreshes each session's tokens exactly once.
+ * `vmpro-connect/session`: session records, stores (memory, encrypted cookie, Redis,
+ * PostgreSQL), sealing helpers, and the refresher that refreshes each session's tokens exactly once.
  *
  * @example
  * ```ts
@@ -24,6 +24,15 @@ export {
 export { createSessionManager } from './manager.js';
 export { type MemoryStoreOptions, memoryStore } from './memory-store.js';
 export {
+  type PgClientLike,
+  type PgPoolLike,
+  type PgResultLike,
+  type PostgresSessionStore,
+  type PostgresStoreOptions,
+  postgresStore,
+  postgresStoreSchema,
+} from './postgres-store.js';
+export {
   type RedisClientLike,
   type RedisSessionStore,
   type RedisStoreOptions,
@@ -33,7 +42,10 @@ export { sealJson, unsealJson } from './seal.js';
 export type {
   CookieAttributes,
   CookieJar,
+  JsonValue,
   SessionBackendSource,
+  SessionEndReason,
+  SessionEvent,
   SessionManager,
   SessionManagerOptions,
   SessionRecord,

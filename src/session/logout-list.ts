@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { configError, VmproError } from '../errors.js';
-import { type Logger, silentLogger } from '../logger.js';
+import { asLogger, type Logger } from '../logger.js';
 import { describeError, storeUnavailable } from './record.js';
 import { type RedisClientLike, redisTimeout, setOnce, toRedisCommand } from './redis-store.js';
 
@@ -109,7 +109,10 @@ export function memoryLogoutList(options: MemoryLogoutListOptions = {}): LogoutL
 
 /** Options of `redisLogoutList`. */
 export interface RedisLogoutListOptions {
-  /** ioredis or node-redis, as for `redisStore` (no key prefix configured on the client). */
+  /**
+   * ioredis or node-redis, single or cluster, as for `redisStore` (no key prefix configured on
+   * the client).
+   */
   client: RedisClientLike;
   /** Key prefix; default `'vmpro:'` (the list is the sorted set `<prefix>logouts`). */
   prefix?: string | undefined;
@@ -167,20 +170,27 @@ const hashName = (name: string): string => createHash('sha256').update(name).dig
  * that time (at once by the one that received it). While Redis cannot be read for longer than
  * `maxStalenessMs`, cookie sessions get 503 (never a logout, never a cleared cookie).
  *
+ * On a Redis Cluster (an ioredis `Cluster` or node-redis `createCluster` client) it works as it
+ * is: every command touches one key — the sorted set `<prefix>logouts` (one slot, read once per
+ * `pollMs` by each instance) or one transaction marker `<prefix>claim:<hash>` — and the client
+ * routes it. A node that is down makes cookie sessions answer 503 after `maxStalenessMs`, never
+ * a logout.
+ *
  * `close()` stops the polling (the session manager's `close()` calls it); it does not close
  * your client.
  *
  * @example
  * ```ts
- * import { Redis } from 'ioredis'
+ * import { Cluster, Redis } from 'ioredis'
  * const sessions = cookieStore({ logouts: redisLogoutList({ client: new Redis(process.env.REDIS_URL!) }) })
+ * const onCluster = cookieStore({ logouts: redisLogoutList({ client: new Cluster([{ host: 'redis-1', port: 6379 }]) }) })
  * ```
  */
 export function redisLogoutList(options: RedisLogoutListOptions): LogoutList {
   if (typeof options !== 'object' || options === null) {
     throw new VmproError('VMPRO_CONFIG_INVALID', 'redisLogoutList() needs { client }.');
   }
-  const raw = toRedisCommand(options.client);
+  const { command: raw } = toRedisCommand(options.client);
   const prefix = options.prefix ?? 'vmpro:';
   const pollMs = options.pollMs ?? 1000;
   const timeoutMs = options.commandTimeoutMs ?? 2000;
@@ -195,9 +205,10 @@ export function redisLogoutList(options: RedisLogoutListOptions): LogoutList {
       throw new VmproError('VMPRO_CONFIG_INVALID', `\`${name}\` must be a number of milliseconds ≥ ${min}.`);
     }
   }
-  const log = options.logger ?? silentLogger;
+  const log = asLogger(options.logger);
   const key = `${prefix}logouts`;
-  const command = (args: string[]) => redisTimeout(raw(args), timeoutMs);
+  /** `route`: the key the command touches, for a cluster client to route by. */
+  const command = (args: string[], route?: string) => redisTimeout(raw(args, route), timeoutMs);
   const times = new Map<string, number>();
   /** When the copy was last known complete (start of the last successful read); 0: never. */
   let freshAt = 0;
@@ -209,16 +220,10 @@ export function redisLogoutList(options: RedisLogoutListOptions): LogoutList {
     const started = Date.now();
     const from = freshAt === 0 ? '-inf' : String(newest - OVERLAP_MS);
     // Newest first, so that a list longer than MAX_READ loses its oldest logouts, not its newest.
-    const reply = await command([
-      'ZREVRANGEBYSCORE',
+    const reply = await command(
+      ['ZREVRANGEBYSCORE', key, '+inf', from, 'WITHSCORES', 'LIMIT', '0', String(MAX_READ)],
       key,
-      '+inf',
-      from,
-      'WITHSCORES',
-      'LIMIT',
-      '0',
-      String(MAX_READ),
-    ]);
+    );
     if (!Array.isArray(reply)) throw new Error('unexpected reply to ZREVRANGEBYSCORE');
     // Remembered oldest first: the local copy forgets its oldest insertions when full.
     for (const [member, score] of scoredMembers(reply).reverse()) {
@@ -260,16 +265,19 @@ export function redisLogoutList(options: RedisLogoutListOptions): LogoutList {
     async add(name, at, ttlMs) {
       const member = hashName(name);
       try {
-        await command([
-          'EVAL',
-          ADD,
-          '1',
+        await command(
+          [
+            'EVAL',
+            ADD,
+            '1',
+            key,
+            String(Math.floor(at)),
+            member,
+            String(Math.floor(at - ttlMs)),
+            String(Math.ceil(ttlMs)),
+          ],
           key,
-          String(Math.floor(at)),
-          member,
-          String(Math.floor(at - ttlMs)),
-          String(Math.ceil(ttlMs)),
-        ]);
+        );
       } catch (error) {
         throw storeUnavailable('write', error);
       }

@@ -5,8 +5,9 @@
  * even when many requests — on several instances — need it at the same moment.
  */
 import { configError } from '../errors.js';
-import { type Logger, silentLogger } from '../logger.js';
+import { asLogger, type Logger } from '../logger.js';
 import { type BackendContext, type SessionBackend, type SessionClock, serverBackend } from './backend.js';
+import { eventEmitter } from './events.js';
 import { memoryStore } from './memory-store.js';
 import { describeError, keyTag, newSessionId, sessionKey, storeCall } from './record.js';
 import { createRefresher } from './refresher.js';
@@ -81,6 +82,12 @@ function resolveConfig(options: SessionManagerOptions): Config {
   if (typeof options.secure !== 'boolean') {
     throw configError('secure', 'must be true (https) or false (plain-http loopback development only).');
   }
+  if (options.onEvent !== undefined && typeof options.onEvent !== 'function') {
+    throw configError(
+      'onEvent',
+      'must be a function `(event) => void` (it receives refreshes and ended sessions).',
+    );
+  }
   if (typeof options.refresh !== 'function') {
     throw configError(
       'refresh',
@@ -129,7 +136,7 @@ function resolveConfig(options: SessionManagerOptions): Config {
     // Idle expiry moves with lastSeenAt; write it often enough that a short idle timeout works.
     touchIntervalMs: idleMs === undefined ? MINUTE : Math.min(MINUTE, Math.max(1000, idleMs / 4)),
     now: options.now ?? Date.now,
-    logger: options.logger ?? silentLogger,
+    logger: asLogger(options.logger),
   };
 }
 
@@ -171,10 +178,19 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     return record.lastSeenAt + DEFAULT_IDLE_WITHOUT_REFRESH_TOKEN_MS;
   };
   const expiresAt = (record: SessionRecord) => Math.min(record.absoluteExpiresAt, idleExpiresAt(record));
+  const emit = eventEmitter(options.onEvent, log);
   const clock: SessionClock = {
     now,
     isExpired: (record) => now() >= expiresAt(record),
     ttlMs: (record) => Math.max(1000, expiresAt(record) - now()),
+    onExpired: (record) =>
+      emit({
+        type: 'session_ended',
+        at: now(),
+        sub: record.user.sub,
+        sid: record.sid,
+        reason: now() >= record.absoluteExpiresAt ? 'absolute' : 'idle',
+      }),
   };
 
   const backend = config.backend({
@@ -194,6 +210,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     refreshWaitMs: config.refreshWaitMs,
     now,
     logger: log,
+    emit,
   });
 
   /** Records activity at most every `touchIntervalMs` (idle expiry moves with it). */
@@ -237,6 +254,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       tokens: structuredClone(init.tokens),
       user: { ...init.user },
       sid: init.sid ?? null,
+      ...(init.data !== undefined && { data: structuredClone(init.data) }),
       createdAt: t,
       lastSeenAt: t,
       absoluteExpiresAt: t + config.absoluteMs,

@@ -5,7 +5,7 @@ import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { isVmproError } from '../errors.js';
 import { createSessionManager } from './manager.js';
-import { type RedisSessionStore, redisStore } from './redis-store.js';
+import { type RedisSessionStore, redisKeyLayout, redisStore } from './redis-store.js';
 import { Browser, eventually, makeRecord, makeTokens, SECRET } from './test-support.js';
 import type { SessionManager, SessionManagerOptions, SessionRecord } from './types.js';
 
@@ -70,7 +70,7 @@ describe.skipIf(!url)('redis store (needs a real Redis: set REDIS_URL)', () => {
     const prefix = nextPrefix();
     const writer = redisStore({ client: admin, prefix, localCache: false, secrets });
     await writer.create(key, record, 60_000);
-    return (await admin.get(`${prefix}s:${key}`))!;
+    return (await admin.get(redisKeyLayout(prefix).record(key)))!;
   }
 
   describe.each(Object.keys(clientKinds) as (keyof typeof clientKinds)[])('with %s', (kind) => {
@@ -80,7 +80,7 @@ describe.skipIf(!url)('redis store (needs a real Redis: set REDIS_URL)', () => {
       const record = makeRecord(Date.now());
       await store.create('k1', record, 60_000);
       expect(await store.get('k1')).toEqual(record);
-      expect(await admin.exists(`${prefix}s:k1`)).toBe(1);
+      expect(await admin.exists(redisKeyLayout(prefix).record('k1'))).toBe(1);
       expect(await store.get('nope')).toBeNull();
     });
 
@@ -88,11 +88,13 @@ describe.skipIf(!url)('redis store (needs a real Redis: set REDIS_URL)', () => {
       const prefix = nextPrefix();
       const store = await openStore(kind, prefix);
       await store.create('k', makeRecord(Date.now(), { sid: 's1' }), 60_000);
-      const ttl = await admin.pttl(`${prefix}s:k`);
+      const ttl = await admin.pttl(redisKeyLayout(prefix).record('k'));
       expect(ttl).toBeGreaterThan(50_000);
       expect(ttl).toBeLessThanOrEqual(60_000);
-      expect(await admin.pttl(`${prefix}sid:s1`)).toBeGreaterThanOrEqual(ttl - 1000);
-      expect(await admin.pttl(`${prefix}sub:user-1`)).toBeGreaterThanOrEqual(ttl - 1000);
+      expect(await admin.pttl(redisKeyLayout(prefix).index('sid', 's1'))).toBeGreaterThanOrEqual(ttl - 1000);
+      expect(await admin.pttl(redisKeyLayout(prefix).index('sub', 'user-1'))).toBeGreaterThanOrEqual(
+        ttl - 1000,
+      );
     });
 
     it('updates only when the expected version matches (compare-and-set in Lua)', async () => {
@@ -120,21 +122,42 @@ describe.skipIf(!url)('redis store (needs a real Redis: set REDIS_URL)', () => {
       expect(await store.keysBySub('u1')).toEqual(['b']);
     });
 
-    it('leaves expired sessions out of the indexes', async () => {
+    it('leaves expired sessions out of the indexes, and drops entries past their expiry', async () => {
       const prefix = nextPrefix();
       const store = await openStore(kind, prefix);
+      const index = redisKeyLayout(prefix).index('sid', 's1');
       await store.create('a', makeRecord(Date.now(), { sid: 's1' }), 60_000);
-      await admin.del(`${prefix}s:a`); // as if it had expired
-      expect(await store.keysBySid('s1')).toEqual([]);
-      expect(await admin.scard(`${prefix}sid:s1`)).toBe(0);
+      await store.create('b', makeRecord(Date.now(), { sid: 's1' }), 60_000);
+      await admin.del(redisKeyLayout(prefix).record('a')); // as if it had expired
+      expect(await store.keysBySid('s1')).toEqual(['b']);
+      // An entry whose record must have expired (score: its latest expiry, in ms) is dropped.
+      expect(await admin.zscore(index, 'b')).toMatch(/^\d+$/);
+      await admin.zadd(index, '1', 'a');
+      expect(await store.keysBySid('s1')).toEqual(['b']);
+      expect(await admin.zrange(index, '0', '-1')).toEqual(['b']);
+    });
+
+    it('does not hand out a session whose sid changed for the old sid (the index is only a hint)', async () => {
+      const store = await openStore(kind, nextPrefix());
+      await store.create('k', makeRecord(Date.now(), { version: 1, sid: 'old' }), 60_000);
+      expect(await store.update('k', makeRecord(Date.now(), { version: 2, sid: 'new' }), 1, 60_000)).toBe(
+        true,
+      );
+      // A failed compare-and-set still indexed its record under its sid first: harmless.
+      expect(await store.update('k', makeRecord(Date.now(), { version: 3, sid: 'lost' }), 1, 60_000)).toBe(
+        false,
+      );
+      expect(await store.keysBySid('old')).toEqual([]);
+      expect(await store.keysBySid('lost')).toEqual([]);
+      expect(await store.keysBySid('new')).toEqual(['k']);
     });
 
     it('treats an unreadable record as absent and deletes it', async () => {
       const prefix = nextPrefix();
       const store = await openStore(kind, prefix);
-      await admin.set(`${prefix}s:junk`, '{"not":"a session"', 'PX', 60_000);
+      await admin.set(redisKeyLayout(prefix).record('junk'), '{"not":"a session"', 'PX', 60_000);
       expect(await store.get('junk')).toBeNull();
-      expect(await admin.exists(`${prefix}s:junk`)).toBe(0);
+      expect(await admin.exists(redisKeyLayout(prefix).record('junk'))).toBe(0);
     });
 
     it('keeps records encrypted at rest: Redis holds no token, name or e-mail in clear', async () => {
@@ -142,7 +165,7 @@ describe.skipIf(!url)('redis store (needs a real Redis: set REDIS_URL)', () => {
       const store = await openStore(kind, prefix);
       const record = makeRecord(Date.now(), { sid: 's1' });
       await store.create('k', record, 60_000);
-      const raw = (await admin.get(`${prefix}s:k`))!;
+      const raw = (await admin.get(redisKeyLayout(prefix).record('k')))!;
       for (const secret of [
         record.tokens.accessToken,
         record.tokens.refreshToken!,
@@ -169,9 +192,9 @@ describe.skipIf(!url)('redis store (needs a real Redis: set REDIS_URL)', () => {
         ],
       ];
       for (const [key, value] of cases) {
-        await admin.set(`${prefix}s:${key}`, value, 'PX', 60_000);
+        await admin.set(redisKeyLayout(prefix).record(key), value, 'PX', 60_000);
         expect(await store.get(key, { fresh: true })).toBeNull();
-        expect(await admin.exists(`${prefix}s:${key}`)).toBe(0);
+        expect(await admin.exists(redisKeyLayout(prefix).record(key))).toBe(0);
       }
     });
 
@@ -195,7 +218,7 @@ describe.skipIf(!url)('redis store (needs a real Redis: set REDIS_URL)', () => {
       expect(await store.lock('k', 60_000)).toBeNull();
       await first!.release();
       const stale = await store.lock('k', 60_000);
-      await admin.del(`${prefix}lock:k`); // as if it had expired
+      await admin.del(redisKeyLayout(prefix).lock('k')); // as if it had expired
       const current = await store.lock('k', 60_000);
       expect(current).not.toBeNull();
       await stale!.release();
@@ -208,10 +231,10 @@ describe.skipIf(!url)('redis store (needs a real Redis: set REDIS_URL)', () => {
       const b = await openStore(kind, prefix);
       const results = await Promise.all([a.claim!('tx:one', 60_000), b.claim!('tx:one', 60_000)]);
       expect(results.sort()).toEqual([false, true]);
-      const ttl = await admin.pttl(`${prefix}claim:tx:one`);
+      const ttl = await admin.pttl(redisKeyLayout(prefix).claim('tx:one'));
       expect(ttl).toBeGreaterThan(55_000);
       expect(ttl).toBeLessThanOrEqual(60_000);
-      await admin.del(`${prefix}claim:tx:one`); // as if it had expired
+      await admin.del(redisKeyLayout(prefix).claim('tx:one')); // as if it had expired
       expect(await b.claim!('tx:one', 60_000)).toBe(true);
     });
 
@@ -224,7 +247,7 @@ describe.skipIf(!url)('redis store (needs a real Redis: set REDIS_URL)', () => {
       expect((await a.get('k'))?.user.name).toBe('Dana Demo');
       // Change Redis behind everyone's back (no invalidation): A still answers from its cache...
       await admin.set(
-        `${prefix}s:k`,
+        redisKeyLayout(prefix).record('k'),
         await sealedValue('k', makeRecord(Date.now(), { user: { sub: 'user-1', name: 'behind' } })),
         'PX',
         60_000,
@@ -285,7 +308,7 @@ describe.skipIf(!url)('redis store (needs a real Redis: set REDIS_URL)', () => {
     await a.create('k', makeRecord(Date.now()), 60_000);
     await a.get('k');
     await admin.set(
-      `${prefix}s:k`,
+      redisKeyLayout(prefix).record('k'),
       await sealedValue('k', makeRecord(Date.now(), { user: { sub: 'user-1', name: 'behind' } })),
       'PX',
       60_000,
@@ -350,7 +373,9 @@ describe.skipIf(!url)('redis store (needs a real Redis: set REDIS_URL)', () => {
     for (const send of backlog.splice(0)) send();
     await real.ping(); // on the same connection: the late SET has run by now
     // …and the release queued behind it undoes it (without it, the lock would stay for 15 s).
-    expect(await eventually(async () => (await admin.exists(`${prefix}lock:k`)) === 0, 2000)).toBe(true);
+    expect(
+      await eventually(async () => (await admin.exists(redisKeyLayout(prefix).lock('k'))) === 0, 2000),
+    ).toBe(true);
     const lock = await store.lock('k', 15_000);
     expect(lock).not.toBeNull();
     await lock?.release();

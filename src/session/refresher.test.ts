@@ -1,11 +1,13 @@
 /**
  * The refresher's behaviour, specified once and run over every kind of backend: the memory
- * store, the Redis store (with `REDIS_URL`) and the cookie store. What only one kind can do — a
- * lock and compare-and-set writes shared by several instances, a browser still sending the
- * cookie from before a refresh — has its own block below, saying why.
+ * store, the Redis store (with `REDIS_URL`), the PostgreSQL store (with `DATABASE_URL`) and the
+ * cookie store. What only one kind can do — a lock and compare-and-set writes shared by several
+ * instances, a browser still sending the cookie from before a refresh — has its own block below,
+ * saying why.
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
+import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { isVmproError, VmproError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -14,6 +16,7 @@ import type { SessionBackend } from './backend.js';
 import { cookieStore } from './cookie-store.js';
 import { createSessionManager } from './manager.js';
 import { memoryStore } from './memory-store.js';
+import { postgresStore } from './postgres-store.js';
 import { sessionKey } from './record.js';
 import { redisStore } from './redis-store.js';
 import { Browser, clock, flakyStore, makeTokens, SECRET, type TestJar } from './test-support.js';
@@ -46,6 +49,18 @@ afterAll(async () => {
     if (keys.length > 0) await admin.del(...keys);
   } while (cursor !== '0');
   admin.disconnect();
+});
+
+/** PostgreSQL (with `DATABASE_URL`): one table for this file (random name), dropped at the end; one key prefix per test. */
+const databaseUrl = process.env.DATABASE_URL;
+const pgTable = `vmpro_test_refresher_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+let postgresStores = 0;
+afterAll(async () => {
+  if (databaseUrl === undefined) return;
+  const admin = new pg.Client({ connectionString: databaseUrl });
+  await admin.connect();
+  await admin.query(`DROP TABLE IF EXISTS ${pgTable}`);
+  await admin.end();
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -191,9 +206,32 @@ const redisRow: Row<ServerPlace> = {
   ...(url === undefined ? { skip: 'needs a real Redis: set REDIS_URL' } : {}),
   open: async () => serverPlace(await openRedisStore()),
 };
+async function openPostgresStore(): Promise<SessionStore> {
+  const pool = new pg.Pool({ connectionString: databaseUrl!, max: 4 });
+  pool.on('error', () => {});
+  cleanups.push(() => pool.end());
+  const store = postgresStore({
+    pool,
+    table: pgTable,
+    createTable: true,
+    keyPrefix: `${++postgresStores}:`,
+    commandTimeoutMs: 2000,
+    heartbeatMs: 200,
+    secrets: [SECRET],
+  });
+  cleanups.push(() => store.close?.());
+  return store;
+}
+
+const postgresRow: Row<ServerPlace> = {
+  name: 'PostgreSQL store',
+  kind: 'server',
+  ...(databaseUrl === undefined ? { skip: 'needs a real PostgreSQL: set DATABASE_URL' } : {}),
+  open: async () => serverPlace(await openPostgresStore()),
+};
 const cookieRow: Row = { name: 'cookie store', kind: 'cookie', open: async () => cookiePlace() };
 
-const serverRows = [memoryRow, redisRow];
+const serverRows = [memoryRow, redisRow, postgresRow];
 const everyRow: Row[] = [...serverRows, cookieRow];
 /** `describe.each` rows whose `%s` is the backend's name, and why it is skipped. */
 const titled = <P extends Place>(rows: Row<P>[]): [string, Row<P>][] =>

@@ -18,8 +18,9 @@ import type { Logger } from '../logger.js';
 import type { TokenSet } from '../oidc/types.js';
 import type { TokenSource } from '../token-source.js';
 import { releaseQuietly, type SessionBackend } from './backend.js';
+import { type Emit, noEmit } from './events.js';
 import { describeError, keyTag, sessionKey, storeUnavailable } from './record.js';
-import type { CookieJar, SessionManagerOptions, SessionRecord, StoreLock } from './types.js';
+import type { CookieJar, SessionEvent, SessionManagerOptions, SessionRecord, StoreLock } from './types.js';
 
 /** Write attempts after a refresh when unrelated writes (lastSeenAt) keep winning the CAS. */
 const MAX_PERSIST_ATTEMPTS = 3;
@@ -33,6 +34,8 @@ export interface RefresherOptions {
   refreshWaitMs: number;
   now: () => number;
   logger: Logger;
+  /** Receives `refresh`, `refresh_failed` and `session_ended` (`refresh_expired`) events. */
+  emit?: Emit<SessionEvent> | undefined;
 }
 
 export interface Refresher {
@@ -99,8 +102,27 @@ function endsSession(error: unknown): boolean {
 
 export function createRefresher(options: RefresherOptions): Refresher {
   const { backend, now, logger: log } = options;
+  const emit = options.emit ?? noEmit;
   const flights = new Map<string, Promise<SessionRecord>>();
+  const ended = (record: SessionRecord) =>
+    emit({
+      type: 'session_ended',
+      at: now(),
+      sub: record.user.sub,
+      sid: record.sid,
+      reason: 'refresh_expired',
+    });
+  const failedEvent = (record: SessionRecord, error: unknown) =>
+    emit({
+      type: 'refresh_failed',
+      at: now(),
+      sub: record.user.sub,
+      code: isVmproError(error) ? error.code : 'VMPRO_INTERNAL',
+      retryable: isRetryableRefreshError(error),
+    });
   const background = new Set<Promise<unknown>>();
+  /** Token sets this process got from the login server (tells `refreshed` from `refreshed_elsewhere`). */
+  const refreshedHere = new WeakSet<TokenSet>();
 
   /** True when the access token is within the margin of its expiry (never more than half its lifetime). */
   const needsRefresh = (tokens: TokenSet): boolean => {
@@ -165,10 +187,13 @@ export function createRefresher(options: RefresherOptions): Refresher {
       log.info('login ended: the login server refused the refresh token; session deleted', {
         session: keyTag(key),
       });
+      ended(current);
       throw error;
     }
     if (isRetryableRefreshError(error)) {
       if (!force && accessTokenValid(current.tokens)) {
+        // Not thrown, so the flight does not report it: report it here.
+        failedEvent(current, error);
         log.warn('token refresh failed temporarily; serving the current access token until it expires', {
           session: keyTag(key),
           ...describeError(error),
@@ -190,6 +215,7 @@ export function createRefresher(options: RefresherOptions): Refresher {
   const withoutRefreshToken = async (key: string, current: SessionRecord, force: boolean) => {
     if (!force && accessTokenValid(current.tokens)) return current;
     await backend.forget(key);
+    ended(current);
     throw new VmproError(
       'VMPRO_REFRESH_EXPIRED',
       'The access token has expired and the login server issued no refresh token (check the client’s scopes). Log in again.',
@@ -244,6 +270,7 @@ export function createRefresher(options: RefresherOptions): Refresher {
     } catch (error) {
       return onRefreshFailure(error, key, current, force);
     }
+    refreshedHere.add(tokens);
     return persist(key, current, tokens);
   };
 
@@ -274,13 +301,31 @@ export function createRefresher(options: RefresherOptions): Refresher {
     }
   };
 
-  /** One flight per session in this process; later callers join it. */
+  /**
+   * One flight per session in this process; later callers join it. Each flight reports once:
+   * `refresh` when it ends with tokens newer than the ones it started from, `refresh_failed`
+   * when it throws (a concurrent logout is no refresh failure).
+   */
   const flight = (key: string, record: SessionRecord, force: boolean): Promise<SessionRecord> => {
     const running = flights.get(key);
     if (running !== undefined) return running;
     const started = (async () => {
+      const startedAt = performance.now();
       try {
-        return await refresh(key, record, force);
+        const result = await refresh(key, record, force);
+        if (result.tokens.accessToken !== record.tokens.accessToken) {
+          emit({
+            type: 'refresh',
+            at: now(),
+            sub: record.user.sub,
+            durationMs: Math.round(performance.now() - startedAt),
+            outcome: refreshedHere.has(result.tokens) ? 'refreshed' : 'refreshed_elsewhere',
+          });
+        }
+        return result;
+      } catch (error) {
+        if (!isVmproError(error, 'VMPRO_NOT_AUTHENTICATED')) failedEvent(record, error);
+        throw error;
       } finally {
         flights.delete(key);
       }

@@ -2,10 +2,60 @@
  * Shapes of the session layer: the record every store holds, the cookie jar the http layer
  * implements, and the store interface (memory, Redis, or your own).
  */
-import type { Logger } from '../logger.js';
+import type { VmproErrorCode } from '../errors.js';
+import type { FieldsFirstLogger, Logger } from '../logger.js';
 import type { TokenSet } from '../oidc/types.js';
 import type { TokenSource } from '../token-source.js';
 import type { BackendContext, SessionBackend } from './backend.js';
+
+/** A JSON value: what custom session data may hold (it is stored as JSON by every store). */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/**
+ * Why a session ended: the user logged out in the app, the login server ended it (back-channel
+ * logout), the login server refused its refresh token (or there was none), or it reached its
+ * idle or absolute timeout.
+ */
+export type SessionEndReason = 'logout' | 'backchannel' | 'refresh_expired' | 'idle' | 'absolute';
+
+/**
+ * What the session layer reports for metrics and audit (never a token): a refresh, a failed
+ * refresh, a session that ended. `at` is epoch ms. See `VmproEvent` (vmpro-connect/http) for
+ * the whole set, with login and logout.
+ *
+ * @example
+ * ```ts
+ * const onEvent = (event: SessionEvent) => {
+ *   if (event.type === 'refresh_failed' && !event.retryable) metrics.loginsEnded.inc();
+ * };
+ * ```
+ */
+export type SessionEvent =
+  | {
+      type: 'refresh';
+      at: number;
+      sub: string;
+      /** From the start of this process's refresh of the session to its saved result. */
+      durationMs: number;
+      /** `refreshed`: this process got new tokens; `refreshed_elsewhere`: another instance (or request) had already. */
+      outcome: 'refreshed' | 'refreshed_elsewhere';
+    }
+  | {
+      type: 'refresh_failed';
+      at: number;
+      sub: string;
+      code: VmproErrorCode;
+      /** True for a temporary failure (the session is kept); false when the login has ended or the answer was unusable. */
+      retryable: boolean;
+    }
+  | {
+      type: 'session_ended';
+      at: number;
+      /** `null` only for a back-channel logout token that names a `sid` and no `sub`. */
+      sub: string | null;
+      sid: string | null;
+      reason: SessionEndReason;
+    };
 
 /** Who is logged in (from the validated ID token). */
 export interface SessionUser {
@@ -38,6 +88,8 @@ export interface SessionRecord {
   lastSeenAt: number;
   /** Epoch ms: the session ends here whatever happens. */
   absoluteExpiresAt: number;
+  /** Custom data the app added at login (`afterLogin`), stored with the session. */
+  data?: Record<string, JsonValue> | undefined;
 }
 
 /** Attributes of a cookie the session layer sets or deletes. */
@@ -154,7 +206,12 @@ export interface SessionManagerOptions {
    */
   refreshWaitMs?: number | undefined;
   now?: () => number;
-  logger?: Logger | undefined;
+  logger?: Logger | FieldsFirstLogger | undefined;
+  /**
+   * Receives refreshes, failed refreshes and ended sessions (never a token). Called after the
+   * request's work, never awaited; a listener that throws or rejects is logged, not propagated.
+   */
+  onEvent?: ((event: SessionEvent) => void | Promise<void>) | undefined;
 }
 
 /** Sessions on top of a store, and the refresher. Created by `createSessionManager`. */
@@ -169,7 +226,13 @@ export interface SessionManager {
   /** Always a new id; destroys the session the jar carried before (no fixation, no mixing of users). */
   create(
     jar: CookieJar,
-    init: { tokens: TokenSet; user: SessionUser; sid: string | null },
+    init: {
+      tokens: TokenSet;
+      user: SessionUser;
+      sid: string | null;
+      /** Custom data stored with the session (JSON). */
+      data?: Record<string, JsonValue> | undefined;
+    },
   ): Promise<SessionRecord>;
   /** Deletes the session server-side and clears its cookie(s); returns what was removed. */
   destroy(jar: CookieJar): Promise<SessionRecord | null>;

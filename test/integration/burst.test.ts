@@ -76,14 +76,15 @@ describe('a burst of 50 requests with an expired access token', () => {
       const a = await startApp(
         'web',
         emulator,
-        { now, session: { secrets: [TEST_SECRET], store: makeStore() } },
+        // Two servers of one app in one process: named instances, by the explicit opt-in.
+        { now, instance: 'a', session: { secrets: [TEST_SECRET], store: makeStore() } },
         'burst-app',
       );
       apps.push(a);
       const b = await startApp(
         'web',
         emulator,
-        { now, session: { secrets: [TEST_SECRET], store: makeStore() } },
+        { now, instance: 'b', session: { secrets: [TEST_SECRET], store: makeStore() } },
         'burst-app',
       );
       apps.push(b);

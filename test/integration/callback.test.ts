@@ -261,7 +261,13 @@ describe('back-channel logout', () => {
           clients.push(client);
           const store = cookieStore({ logouts: redisLogoutList({ client, prefix, pollMs: 50 }) });
           instances.push(
-            await startApp('web', emulator, { session: { secrets: [TEST_SECRET], store } }, 'bcl-cookie'),
+            // Two servers of one app in one process: named instances, by the explicit opt-in.
+            await startApp(
+              'web',
+              emulator,
+              { instance: `bcl-${i}`, session: { secrets: [TEST_SECRET], store } },
+              'bcl-cookie',
+            ),
           );
         }
         const [a, b] = instances as [TestApp, TestApp];

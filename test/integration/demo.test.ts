@@ -8,8 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningDemo, startDemo } from '../../packages/cli/src/demo/server.js';
 import { DEMO_USERS } from '../../src/emulator/index.js';
 import { signIn, TestBrowser } from '../support/browser.js';
+import { clusterUnavailable, type RunningCluster, startRedisCluster } from '../support/redis-cluster.js';
 
 const REDIS_URL = process.env.REDIS_URL;
+const DATABASE_URL = process.env.DATABASE_URL;
+const noCluster = clusterUnavailable();
 const json = { accept: 'application/json' };
 const [DANA, NICO] = DEMO_USERS;
 
@@ -21,25 +24,74 @@ interface Me {
   refreshTokenExpiresAt: string;
 }
 
-const stores: Array<{ name: string; store: string | undefined }> = [
-  { name: 'memory', store: 'memory' },
-  { name: 'cookie', store: 'cookie' },
-  { name: 'redis', store: REDIS_URL },
-];
+const SECRET = 'demo-test-secret-0123456789-abcdefghijkl';
 
-for (const { name, store } of stores) {
-  describe.skipIf(store === undefined)(
-    `the demo app's /me with the ${name} store${store ? '' : ' (skipped: set REDIS_URL)'}`,
+/**
+ * Each store: the `VMPRO_SESSION_STORE` value (made in `beforeAll`: the cluster is started for
+ * the file), why it is skipped, what the banner must say, and whether another instance shares it.
+ */
+const stores: Array<{
+  name: string;
+  skip: string | undefined;
+  value: () => Promise<string>;
+  banner: RegExp;
+  shared: boolean;
+}> = [
+  {
+    name: 'memory',
+    skip: undefined,
+    value: async () => 'memory',
+    banner: /^Session store: memory$/,
+    shared: false,
+  },
+  {
+    name: 'cookie',
+    skip: undefined,
+    value: async () => 'cookie',
+    banner: /^Session store: cookie$/,
+    shared: false,
+  },
+  {
+    name: 'redis',
+    skip: REDIS_URL ? undefined : 'set REDIS_URL',
+    value: async () => REDIS_URL!,
+    banner: /^Session store: Redis at /,
+    shared: true,
+  },
+  {
+    name: 'redis-cluster',
+    skip: noCluster,
+    value: async () => {
+      cluster = await startRedisCluster();
+      return `redis-cluster://${cluster.startupNodes.map((n) => `${n.host}:${n.port}`).join(',')}`;
+    },
+    banner: /^Session store: Redis Cluster \(seed nodes 127\.0\.0\.1:\d+, /,
+    shared: true,
+  },
+  {
+    name: 'postgres',
+    skip: DATABASE_URL ? undefined : 'set DATABASE_URL',
+    value: async () => DATABASE_URL!,
+    banner: /^Session store: PostgreSQL at /,
+    shared: true,
+  },
+];
+let cluster: RunningCluster | undefined;
+afterAll(async () => {
+  await cluster?.close();
+});
+
+for (const { name, skip, value, banner, shared } of stores) {
+  describe.skipIf(skip !== undefined)(
+    `the demo app's /me with the ${name} store${skip ? ` (skipped: ${skip})` : ''}`,
     () => {
       let demo: RunningDemo;
+      let store: string;
 
       beforeAll(async () => {
+        store = await value();
         demo = await startDemo({
-          env: {
-            PORT: '0',
-            VMPRO_SESSION_STORE: store,
-            VMPRO_SESSION_SECRET: 'demo-test-secret-0123456789-abcdefghijkl',
-          },
+          env: { PORT: '0', VMPRO_SESSION_STORE: store, VMPRO_SESSION_SECRET: SECRET },
           // Two-second access tokens: the session refreshes within the test.
           emulator: { accessTokenLifetime: 2 },
         });
@@ -47,6 +99,31 @@ for (const { name, store } of stores) {
 
       afterAll(async () => {
         await demo?.close();
+      });
+
+      it('names the store in its banner, without credentials', () => {
+        expect(demo.banner.filter((line) => line.startsWith('Session store:'))).toEqual([
+          expect.stringMatching(banner),
+        ]);
+        expect(demo.banner.join('\n')).not.toMatch(/:[^/@:]*@/);
+      });
+
+      it.runIf(shared)('keeps its sessions in the store: a second instance serves them', async () => {
+        const dana = new TestBrowser();
+        await signIn(dana, demo.url, { username: DANA.username, password: DANA.password });
+        const mine = await me(dana);
+        const other = await startDemo({
+          env: { PORT: '0', VMPRO_SESSION_STORE: store, VMPRO_SESSION_SECRET: SECRET },
+        });
+        try {
+          const response = await fetch(`${other.url}/me`, {
+            headers: { ...json, cookie: dana.cookieHeader(demo.url) },
+          });
+          expect(response.status).toBe(200);
+          expect(await response.json()).toEqual(mine);
+        } finally {
+          await other.close();
+        }
       });
 
       async function me(browser: TestBrowser): Promise<Me> {

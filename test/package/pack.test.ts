@@ -86,6 +86,9 @@ beforeAll(() => {
     library.tarball,
     cli.tarball,
     ...pinned('express', '@types/express', 'fastify', 'hono', '@hono/node-server', 'ioredis', '@types/node'),
+    ...pinned('koa', '@types/koa', '@nestjs/common', '@nestjs/core', 'reflect-metadata', 'rxjs'),
+    ...pinned('next', 'react', 'react-dom', '@types/react'),
+    ...pinned('pg', '@types/pg', 'redis'),
   ]);
 }, 240_000);
 
@@ -123,29 +126,45 @@ describe('the packed library (vmpro-connect)', () => {
 
   it('imports every subpath with plain Node', () => {
     const subpaths = Object.keys(pkg.exports).filter((s) => s !== './package.json');
-    const script = `
-      const names = ${JSON.stringify(subpaths)};
+    const importAll = (names: string[], cwd: string) => {
+      const script = `
+      const names = ${JSON.stringify(names)};
       const out = {};
       for (const s of names) {
         const m = await import(s === '.' ? 'vmpro-connect' : 'vmpro-connect/' + s.slice(2));
         out[s] = Object.keys(m).sort();
       }
       console.log(JSON.stringify(out));`;
-    const out = execFileSync('node', ['--input-type=module', '-e', script], {
-      cwd: libOnly,
-      encoding: 'utf8',
-    });
-    const exported = JSON.parse(out) as Record<string, string[]>;
+      const out = execFileSync('node', ['--input-type=module', '-e', script], { cwd, encoding: 'utf8' });
+      return JSON.parse(out) as Record<string, string[]>;
+    };
+    // These load their framework at run time (the other adapters import theirs as types only), so
+    // they are imported where the framework is installed.
+    const withFramework = ['./nestjs'];
+    const exported = {
+      ...importAll(
+        subpaths.filter((s) => !withFramework.includes(s)),
+        libOnly,
+      ),
+      ...importAll(withFramework, app),
+    };
     expect(exported['.']).toEqual(
       expect.arrayContaining(['createOidcClient', 'createServiceAccount', 'VmproError', 'isVmproError']),
     );
-    expect(exported['./http']).toEqual(['createVmproAuth']);
+    expect(exported['./http']).toEqual(['createVmproAuth', 'hasRole', 'loginRefused']);
     expect(exported['./session']).toEqual(
       expect.arrayContaining(['createSessionManager', 'memoryStore', 'redisStore', 'cookieStore']),
     );
     expect(exported['./express']).toContain('vmproExpress');
     expect(exported['./fastify']).toContain('vmproFastify');
+    expect(exported['./koa']).toContain('vmproKoa');
+    expect(exported['./nestjs']).toEqual(
+      expect.arrayContaining(['VmproModule', 'VmproGuard', 'VmproUser', 'VmproApi', 'VmproExceptionFilter']),
+    );
     expect(exported['./web']).toContain('vmproWeb');
+    expect(exported['./next']).toContain('vmproNext');
+    expect(exported['./next/middleware']).toEqual(['vmproMiddleware']);
+    expect(exported['./next/errors']).toEqual(['vmproErrorInfo']);
     expect(exported['./api']).toEqual(
       expect.arrayContaining(['createVmproApiClient', 'fixedToken', 'VmproApiError']),
     );
@@ -224,6 +243,8 @@ describe("the README's code and examples/*.ts against the installed packages", (
       writeFileSync(join(dir, `readme-line-${line}.ts`), `${code}\nexport {};\n`);
     for (const file of readdirSync(join(root, 'examples')).filter((f) => f.endsWith('.ts')))
       copyFileSync(join(root, 'examples', file), join(dir, `example-${file}`));
+    // req.vmpro, request.vmpro and ctx.vmpro typed by the adapters' augmentation, from the package.
+    copyFileSync(join(root, 'test/package/typed-requests.ts'), join(dir, 'typed-requests.ts'));
     writeFileSync(
       join(dir, 'globals.d.ts'),
       [
@@ -247,6 +268,9 @@ describe("the README's code and examples/*.ts against the installed packages", (
           strict: true,
           noUncheckedIndexedAccess: true,
           esModuleInterop: true,
+          // NestJS examples use decorators the way Nest apps compile them.
+          experimentalDecorators: true,
+          emitDecoratorMetadata: true,
           skipLibCheck: true,
           types: ['node'],
           noEmit: true,

@@ -131,8 +131,19 @@ function redisClient(): Redis {
 /** Two instances of one app (one client id, one secret) sharing `session` options. */
 async function twoInstances(session: () => Partial<VmproAuthOptions['session']>): Promise<string[]> {
   const clientId = `race-app-${process.pid}-${Date.now()}`;
-  const a = await startApp('web', emulator, { session: { secrets: [TEST_SECRET], ...session() } }, clientId);
-  const b = await startApp('web', emulator, { session: { secrets: [TEST_SECRET], ...session() } }, clientId);
+  // Named instances: two servers of one app in one process, by the explicit opt-in.
+  const a = await startApp(
+    'web',
+    emulator,
+    { instance: 'a', session: { secrets: [TEST_SECRET], ...session() } },
+    clientId,
+  );
+  const b = await startApp(
+    'web',
+    emulator,
+    { instance: 'b', session: { secrets: [TEST_SECRET], ...session() } },
+    clientId,
+  );
   apps.push(a, b);
   return [a.origin, b.origin];
 }

@@ -62,14 +62,23 @@ const codeExchanges = () => emulator.counters().login.tokenRequests.authorizatio
 
 beforeAll(async () => {
   emulator = await startEmulator({ port: 0 });
-  const cookie = () => ({ logger, session: { store: cookieStore(), secrets: [TEST_SECRET] } });
+  // Five apps on one host in one process: each a named instance, since they share the cookie
+  // name on purpose (the test client keeps cookies per origin; a browser would not).
+  const cookie = (instance: string) => ({
+    logger,
+    instance,
+    session: { store: cookieStore(), secrets: [TEST_SECRET] },
+  });
   targets = [
-    { label: 'web+memory', app: await startApp('web', emulator, { logger }) },
-    { label: 'express+memory', app: await startApp('express', emulator, { logger }) },
-    { label: 'web+cookie', app: await startApp('web', emulator, cookie()) },
-    { label: 'express+cookie', app: await startApp('express', emulator, cookie()) },
+    { label: 'web+memory', app: await startApp('web', emulator, { logger, instance: 'web+memory' }) },
+    {
+      label: 'express+memory',
+      app: await startApp('express', emulator, { logger, instance: 'express+memory' }),
+    },
+    { label: 'web+cookie', app: await startApp('web', emulator, cookie('web+cookie')) },
+    { label: 'express+cookie', app: await startApp('express', emulator, cookie('express+cookie')) },
   ];
-  foreign = await startApp('web', emulator, { session: { secrets: [OTHER_SECRET] } });
+  foreign = await startApp('web', emulator, { instance: 'foreign', session: { secrets: [OTHER_SECRET] } });
   // Warm up (discovery, JIT, connection pools, key caches) so that the heap baseline is the
   // app's steady state, not its first request.
   for (const { app } of [...targets, { app: foreign }]) {

@@ -420,13 +420,15 @@ describe('a login server that fails about 30 % of refreshes', () => {
           return redisStore({ client, prefix });
         };
         const logger = countingLogger();
-        const options = (): Partial<VmproAuthOptions> => ({
+        // Two servers of one app in one process: named instances, by the explicit opt-in.
+        const options = (instance: string): Partial<VmproAuthOptions> => ({
           ...appOptions(logger),
+          instance,
           session: { secrets: [TEST_SECRET], store: makeStore() },
         });
-        const a = await startApp('web', emulator, options(), 'refresh-faults-app');
+        const a = await startApp('web', emulator, options('a'), 'refresh-faults-app');
         apps.push(a);
-        const b = await startApp('web', emulator, options(), 'refresh-faults-app');
+        const b = await startApp('web', emulator, options('b'), 'refresh-faults-app');
         apps.push(b);
         // Strict reuse with slow answers: a refresh answered after the requests stopped waiting
         // has spent the refresh token; the refresher keeps waiting for it (up to 80 % of the

@@ -2,7 +2,7 @@
  * What every route handler of the emulated API gets, and the look-ups most of them start with
  * (VideoManager with its `403`/`404`, video, channel).
  */
-import { DEMO_USERS } from './contract.js';
+import { type ApiIdentity, DEMO_USERS } from './contract.js';
 import type { ApiData, ChannelRecord, VideoManagerRecord, VideoRecord } from './data.js';
 import { settle } from './data.js';
 import { ApiError, notFound } from './errors.js';
@@ -46,6 +46,8 @@ export interface Ctx {
   now: number;
   origin: string;
   issuer: string;
+  /** Verifies an ID token of the login server (user info); absent when the API runs alone. */
+  verifyIdToken?: ((token: string) => Promise<ApiIdentity | null>) | undefined;
 }
 
 export type Handler = (ctx: Ctx) => Response | Promise<Response>;

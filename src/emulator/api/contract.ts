@@ -33,9 +33,21 @@ export interface ApiFault {
   times?: number | undefined;
 }
 
+/** Who an ID token names, from a verified ID token (for `POST /v1/vms/corp-tube-admin/user-info`). */
+export interface ApiIdentity {
+  sub: string;
+  email?: string | undefined;
+  name?: string | undefined;
+}
+
 export interface VmproApiOptions {
   /** Verifies a bearer access token issued by the emulator's login server; `null` when invalid or expired. */
   verifyAccessToken(token: string): Promise<ApiPrincipal | null>;
+  /**
+   * Verifies an ID token issued by the emulator's login server (signature, issuer, `exp`); `null`
+   * when invalid or expired. Without it, `POST /v1/vms/corp-tube-admin/user-info` answers `501`.
+   */
+  verifyIdToken?: ((token: string) => Promise<ApiIdentity | null>) | undefined;
   /** The public origin the API is reached at (`http://127.0.0.1:PORT`), for `Location` headers and WebFinger. */
   origin(): string;
   /** The login server's issuer (`{origin}/auth/realms/platform`), for WebFinger. */

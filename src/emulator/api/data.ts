@@ -5,6 +5,12 @@
  */
 import { createHash } from 'node:crypto';
 import { DEMO_USERS } from './contract.js';
+import {
+  type AttachmentRecord,
+  type AttachmentTypeRecord,
+  type CorporateTubeRecord,
+  seedVmMedia,
+} from './media-seed.js';
 
 /** One rendition the emulator "transcodes" a video into. */
 export interface Profile {
@@ -123,6 +129,10 @@ export interface VideoRecord {
   /** When the last upload completed (emulator clock); `null` before any upload. */
   uploadedAt: number | null;
   upload: UploadState | null;
+  /** Attached files (`GET …/attachments`); none when absent. */
+  attachments?: AttachmentRecord[] | undefined;
+  /** Set corporate-tube metadata; derived from the upload while absent (see media-seed.ts). */
+  corporateTube?: CorporateTubeRecord | undefined;
 }
 
 export interface ChannelRecord {
@@ -133,6 +143,8 @@ export interface ChannelRecord {
   createdDate: number;
   modifiedDate: number;
   ownerGroupId: number | null;
+  /** Attached files (`GET …/channels/{id}/attachments`); none when absent. */
+  attachments?: AttachmentRecord[] | undefined;
 }
 
 export interface KeywordRecord {
@@ -181,6 +193,8 @@ export interface VideoManagerRecord {
   customFields: CustomFieldRecord[];
   players: PlayerRecord[];
   metadataSets: MetadataSetRecord[];
+  /** Attachment types; set by the seed. */
+  attachmentTypes?: AttachmentTypeRecord[] | undefined;
 }
 
 export interface ApiData {
@@ -565,5 +579,6 @@ function seedVm(data: ApiData, vmSeed: VmSeed): VideoManagerRecord {
     };
     vm.videos.set(video.id, video);
   }
+  seedVmMedia(vm);
   return vm;
 }

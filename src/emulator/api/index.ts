@@ -15,13 +15,25 @@ import { empty, errorResponse, json, Query, readJsonObject } from './http.js';
 import { RateLimiter } from './rate-limit.js';
 import { Router } from './router.js';
 import { accountRoutes, LEGACY_AUTH_TEMPLATES } from './routes/account.js';
+import { analyticsRoutes } from './routes/analytics.js';
+import { attachmentRoutes } from './routes/attachments.js';
 import { channelRoutes } from './routes/channels.js';
+import { corporateTubeRoutes } from './routes/corporate-tube.js';
 import { discoveryRoutes } from './routes/discovery.js';
 import { mediaRoutes } from './routes/media.js';
+import { searchRoutes } from './routes/search.js';
 import { UPLOAD_PATH_PREFIX, uploadRoutes } from './routes/upload.js';
+import { userInfoRoutes } from './routes/user-info.js';
 import { videoRoutes } from './routes/videos.js';
 
-export type { ApiCounters, ApiFault, ApiPrincipal, VmproApi, VmproApiOptions } from './contract.js';
+export type {
+  ApiCounters,
+  ApiFault,
+  ApiIdentity,
+  ApiPrincipal,
+  VmproApi,
+  VmproApiOptions,
+} from './contract.js';
 export { DEMO_USERS } from './contract.js';
 export { EmulatorConnectionReset } from './errors.js';
 
@@ -36,7 +48,12 @@ function buildRouter(): Router<Handler> {
   videoRoutes(router);
   mediaRoutes(router);
   channelRoutes(router);
+  searchRoutes(router);
   uploadRoutes(router);
+  attachmentRoutes(router);
+  corporateTubeRoutes(router);
+  analyticsRoutes(router);
+  userInfoRoutes(router);
   return router;
 }
 
@@ -189,6 +206,7 @@ export function createVmproApi(options: VmproApiOptions): VmproApi {
       now,
       origin: origin(),
       issuer: options.issuer(),
+      verifyIdToken: options.verifyIdToken,
     };
     return await match.route.handler(ctx);
   }

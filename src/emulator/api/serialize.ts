@@ -119,7 +119,8 @@ export function channelJson(channel: ChannelRecord): Record<string, unknown> {
     disabled: false,
     createdDate: channel.createdDate,
     modifiedDate: channel.modifiedDate,
-    ownership: { ownerGroupId: channel.ownerGroupId },
+    // Every demo channel is visible to the whole VideoManager; `visibility` is a boolean (ChannelDto).
+    ownership: { ownerGroupId: channel.ownerGroupId, visibility: true },
   };
 }
 

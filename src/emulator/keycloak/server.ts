@@ -5,7 +5,7 @@
  * `/protocol/openid-connect/{auth,token,token/introspect,userinfo,certs,logout,revoke}` and the
  * login form's `/login-actions/authenticate`.
  */
-import type { ApiPrincipal } from '../api/contract.js';
+import type { ApiIdentity, ApiPrincipal } from '../api/contract.js';
 import { DEMO_USERS } from '../api/contract.js';
 import { authorizationEndpoint, endSessionEndpoint, loginFormEndpoint, unknownRealm } from './authorize.js';
 import { isFormEncoded, json, oauthError } from './http.js';
@@ -33,6 +33,11 @@ export interface LoginServer {
    * and that neither the token nor its session was revoked or logged out.
    */
   verifyAccessToken(token: string): Promise<ApiPrincipal | null>;
+  /**
+   * Verifies an ID token issued here (`typ: ID`): RS256 signature, issuer and `exp` by the
+   * emulator clock; `null` when not valid. For the API's user-info endpoint.
+   */
+  verifyIdToken(token: string): Promise<ApiIdentity | null>;
   counters(): LoginCounters;
   addTokenFault(fault: TokenFault): void;
   clearFaults(): void;
@@ -176,6 +181,23 @@ export async function createLoginServer(options: LoginServerOptions): Promise<Lo
         exp: claims.exp,
         ...(typeof username === 'string' ? { preferred_username: username } : {}),
       };
+    },
+    async verifyIdToken(token) {
+      try {
+        const { payload } = await realm.keys.verifyRs256(token, {
+          issuer: realm.issuer(),
+          currentDate: new Date(realm.now()),
+        });
+        if (payload['typ'] !== 'ID' || typeof payload.sub !== 'string') return null;
+        const { email, name } = payload;
+        return {
+          sub: payload.sub,
+          ...(typeof email === 'string' ? { email } : {}),
+          ...(typeof name === 'string' ? { name } : {}),
+        };
+      } catch {
+        return null;
+      }
     },
     counters: () => realm.counters(),
     addTokenFault: (fault) => realm.addTokenFault(fault),

@@ -10,6 +10,10 @@ import { CliFailure } from './errors.js';
 /** Something text can be written to (`process.stdout`, or a buffer in tests). */
 export interface TextSink {
   write(text: string): unknown;
+  /** True for a terminal: tables fit its width, uploads draw a progress bar (`process.stdout` has it). */
+  isTTY?: boolean | undefined;
+  /** The terminal's width in characters, when it is one. */
+  columns?: number | undefined;
 }
 
 /** Asks the person at the terminal for a value. */

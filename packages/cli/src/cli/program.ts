@@ -2,17 +2,22 @@
  * The `vmpro` command line: commander wiring only. Each command's logic lives in
  * `commands/*.ts` as a function of its options and a {@link CliContext}, returning an exit code.
  */
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { api } from './commands/api.js';
+import { channels } from './commands/channels.js';
+import { COMPLETION_HELP, completion, SHELLS } from './commands/completion.js';
 import { dev } from './commands/dev.js';
 import { doctor } from './commands/doctor.js';
 import { emulator } from './commands/emulator.js';
 import { login } from './commands/login.js';
 import { logout } from './commands/logout.js';
+import { search } from './commands/search.js';
 import { token } from './commands/token.js';
+import { videosGet, videosList, videosUpload } from './commands/videos.js';
 import { whoami } from './commands/whoami.js';
 import type { CliContext } from './context.js';
 import { EXIT_CODES_HELP } from './errors.js';
+import { VM_ENV } from './vm.js';
 
 function integer(min: number, max: number) {
   return (value: string): number => {
@@ -25,6 +30,15 @@ function integer(min: number, max: number) {
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** Repeatable and comma-separated IDs: `--channel 101 --channel 102,103`. */
+function collectIds(value: string, previous: number[] = []): number[] {
+  const parse = integer(0, Number.MAX_SAFE_INTEGER);
+  return [...previous, ...value.split(',').map((part) => parse(part.trim()))];
+}
+
+const VM_HELP = `VideoManager ID, e.g. 319 (env ${VM_ENV}; default: your only VideoManager)`;
+const JSON_HELP = "print the API's data as one JSON document (for scripts)";
 
 function examples(...lines: string[]): string {
   return `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
@@ -52,8 +66,11 @@ export function createProgram(ctx: CliContext, done: (code: number) => void): Co
       examples(
         'vmpro emulator                           # a local login server + API with demo data',
         'VMPRO_API_BASE=http://127.0.0.1:4000 vmpro login --password --username demo',
+        'vmpro videos list --vm 1001 --search launch',
+        'vmpro videos upload talk.mp4 --title "Quarterly talk"',
         'vmpro api GET /v1/vms',
         'curl -H "Authorization: Bearer $(vmpro token)" https://api.video-cdn.net/v1/vms',
+        'source <(vmpro completion bash)          # tab completion (see vmpro completion --help)',
       ),
     )
     .addHelpText('after', EXIT_CODES_HELP);
@@ -219,6 +236,145 @@ export function createProgram(ctx: CliContext, done: (code: number) => void): Co
       ),
     )
     .action(async (o) => done(await doctor(o, ctx)));
+
+  const videos = program
+    .command('videos')
+    .summary('list, show and upload videos')
+    .description(
+      `List, show and upload the videos of a VideoManager with the stored login. Every subcommand takes --vm (or ${VM_ENV}); without it the account's only VideoManager is used. \`vmpro videos\` alone lists.`,
+    )
+    .addHelpText(
+      'after',
+      examples(
+        'vmpro videos list --vm 1001',
+        'vmpro videos get 1wGJbtN7QPwkAkd8_VcgKH --vm 1001',
+        'vmpro videos upload talk.mp4 --title "Quarterly talk" --channel 103',
+      ),
+    );
+
+  videos
+    .command('list', { isDefault: true })
+    .summary('list videos, newest first')
+    .description(
+      'List the videos of a VideoManager, newest first, as a table (ID, title, duration h:mm:ss, published, created) that fits the terminal; with --json, the API\'s {"total", "videos"} as one document.',
+    )
+    .option('--vm <id>', VM_HELP, integer(1, Number.MAX_SAFE_INTEGER))
+    .option('--channel <id>', 'only videos in this channel (repeatable, or comma-separated)', collectIds)
+    .option('--search <term>', 'only videos whose title, description, keywords or file name match')
+    .option('--limit <n>', 'how many videos to show (default 20)', integer(1, 100_000))
+    .option('--all', 'every matching video (fetched page by page)')
+    .option('--json', JSON_HELP)
+    .addHelpText(
+      'after',
+      examples(
+        'vmpro videos list',
+        'vmpro videos list --vm 1001 --channel 103 --search launch --limit 50',
+        'vmpro videos list --vm 1001 --all --json | jq -r ".videos[].id"',
+      ),
+    )
+    .action(async (o) => done(await videosList(o, ctx)));
+
+  videos
+    .command('get')
+    .summary('show one video')
+    .description(
+      'Show one video, published or not: title, duration, dates, views and plays, channels, keywords, owner and description; with --json, the video object as the API answers it.',
+    )
+    .argument('<videoId>', 'the video ID (see vmpro videos list)')
+    .option('--vm <id>', VM_HELP, integer(1, Number.MAX_SAFE_INTEGER))
+    .option('--json', JSON_HELP)
+    .addHelpText(
+      'after',
+      examples(
+        'vmpro videos get 1wGJbtN7QPwkAkd8_VcgKH --vm 1001',
+        'vmpro videos get 1wGJbtN7QPwkAkd8_VcgKH --vm 1001 --json | jq .title',
+      ),
+    )
+    .action(async (videoId: string, o) => done(await videosGet(videoId, o, ctx)));
+
+  videos
+    .command('upload')
+    .summary('create a video and upload a file into it')
+    .description(
+      "Create a video and upload the file into it in chunks (movingimage's upload flow). On a terminal a progress bar (bytes, percent, rate) is drawn on stderr; elsewhere one line; with --json none, and the new video's ID and the bytes sent are printed as JSON. The file name's suffix (mp4, mov, mkv…) sets the type.",
+    )
+    .argument('<file>', 'the video or audio file')
+    .option('--title <title>', 'title of the video (default: the file name without its suffix)')
+    .option(
+      '--channel <id>',
+      'put the video in this channel (see vmpro channels)',
+      integer(0, Number.MAX_SAFE_INTEGER),
+    )
+    .option('--vm <id>', VM_HELP, integer(1, Number.MAX_SAFE_INTEGER))
+    .option(
+      '--chunk-size <MiB>',
+      'chunk size in MiB (default 4; movingimage recommends 2–10 MB)',
+      integer(1, 64),
+    )
+    .option(
+      '--json',
+      'print {"videoManagerId", "id", "fileName", "title", "channel", "bytes", "chunks"}; no progress bar',
+    )
+    .addHelpText(
+      'after',
+      examples(
+        'vmpro videos upload talk.mp4',
+        'vmpro videos upload ~/Movies/launch.mov --title "Launch 2025" --channel 110 --vm 1001',
+        'id=$(vmpro videos upload talk.mp4 --json | jq -r .id)',
+      ),
+    )
+    .action(async (file: string, o) => done(await videosUpload(file, o, ctx)));
+
+  program
+    .command('channels')
+    .summary('show the channel tree')
+    .description(
+      'Show the channels of a VideoManager as a tree: IDs and names, sub-channels indented below their parent and sorted by name; with --json, the root channel with its children as the API answers it.',
+    )
+    .option('--vm <id>', VM_HELP, integer(1, Number.MAX_SAFE_INTEGER))
+    .option('--json', JSON_HELP)
+    .addHelpText('after', examples('vmpro channels', 'vmpro channels --vm 1001 --json'))
+    .action(async (o) => done(await channels(o, ctx)));
+
+  program
+    .command('search')
+    .summary('search videos (or channels) with a query')
+    .description(
+      'Search the videos of a VideoManager (or, with --channels, its channels) with movingimage\'s search endpoint. The query uses its query-string syntax: words, field:value, AND, OR, e.g. title:launch AND published:true. Prints a table, or with --json the API\'s {"total", "result"}.',
+    )
+    .argument('<query>', 'the search query; quote it when it has spaces')
+    .option('--vm <id>', VM_HELP, integer(1, Number.MAX_SAFE_INTEGER))
+    .option('--channels', 'search channels instead of videos')
+    .option('--limit <n>', 'how many results to show (default 20)', integer(1, 10_000))
+    .option('--json', JSON_HELP)
+    .addHelpText(
+      'after',
+      examples(
+        'vmpro search launch',
+        'vmpro search "title:launch AND published:true" --vm 1001 --limit 50',
+        'vmpro search events --channels',
+      ),
+    )
+    .action(async (query: string, o) => done(await search(query, o, ctx)));
+
+  program
+    .command('completion')
+    .summary('print a shell completion script (bash, zsh, fish)')
+    .description(
+      "Print a tab-completion script for bash, zsh or fish, made from vmpro's own commands and options.",
+    )
+    .addArgument(new Argument('<shell>', 'the shell').choices(SHELLS))
+    .addHelpText('after', COMPLETION_HELP)
+    .addHelpText(
+      'after',
+      examples(
+        'source <(vmpro completion bash)',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: shell syntax, not a template
+        'vmpro completion zsh > "${fpath[1]}/_vmpro"',
+        'vmpro completion fish > ~/.config/fish/completions/vmpro.fish',
+      ),
+    )
+    .action(async (shell: string) => done(await completion(shell, program, ctx)));
 
   return program;
 }

@@ -7,9 +7,15 @@ import { serve } from '@hono/node-server';
 import type { Logger } from 'vmpro-connect';
 import { type RunningEmulator, startEmulator } from 'vmpro-connect/emulator';
 import { createVmproAuth, type VmproAuth } from 'vmpro-connect/http';
-import { cookieStore, memoryStore, redisStore, type SessionStore } from 'vmpro-connect/session';
+import {
+  cookieStore,
+  memoryStore,
+  postgresStore,
+  redisStore,
+  type SessionStore,
+} from 'vmpro-connect/session';
 import { createDemoApp } from './app.js';
-import { authOptionsFromEnv } from './env.js';
+import { authOptionsFromEnv, describeStore } from './env.js';
 
 export interface RunningDemo {
   /** The app's origin, e.g. `http://localhost:3000`. */
@@ -85,14 +91,42 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
       );
     }
 
-    if (config.store.kind === 'cookie') store = cookieStore();
-    else if (config.store.kind === 'redis') {
+    const chosen = config.store;
+    if (chosen.kind === 'cookie') store = cookieStore();
+    else if (chosen.kind === 'redis') {
       const { Redis } = await import('ioredis');
-      const client = new Redis(config.store.url, { lazyConnect: false, maxRetriesPerRequest: 1 });
-      store = redisStore({ client, logger: options.logger });
+      const client = new Redis(chosen.url, { lazyConnect: false, maxRetriesPerRequest: 1 });
+      const redis = redisStore({ client, logger: options.logger });
+      store = redis;
       closeStore = async () => {
-        await (store as SessionStore).close?.();
+        await redis.close?.();
         client.disconnect();
+      };
+    } else if (chosen.kind === 'redis-cluster') {
+      const { Cluster } = await import('ioredis');
+      // The seed nodes only: the client learns the rest of the cluster (and every failover) from them.
+      const client = new Cluster(chosen.nodes, {
+        redisOptions: {
+          maxRetriesPerRequest: 1,
+          ...(chosen.username === undefined ? {} : { username: chosen.username }),
+          ...(chosen.password === undefined ? {} : { password: chosen.password }),
+        },
+      });
+      const redis = redisStore({ client, logger: options.logger });
+      store = redis;
+      closeStore = async () => {
+        await redis.close?.();
+        client.disconnect();
+      };
+    } else if (chosen.kind === 'postgres') {
+      const { default: pg } = await import('pg');
+      // connectionTimeoutMillis no longer than the store's 2 s command timeout (docs/sessions.md).
+      const pool = new pg.Pool({ connectionString: chosen.url, connectionTimeoutMillis: 2000 });
+      const postgres = postgresStore({ pool, createTable: true, logger: options.logger });
+      store = postgres;
+      closeStore = async () => {
+        await postgres.close?.();
+        await pool.end();
       };
     } else store = memoryStore();
 
@@ -109,7 +143,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
     const app = createDemoApp(auth);
     handler = (request, env) => app.fetch(request, env as Record<string, unknown>);
     banner.unshift(`VideoManager Pro demo: ${appOrigin}/`);
-    banner.push(`Session store: ${config.store.kind}`);
+    banner.push(`Session store: ${describeStore(config.store)}`);
     banner.push(...config.warnings.map((w) => `Warning: ${w}`));
 
     return {
@@ -130,6 +164,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
     };
   } catch (error) {
     server.close();
+    await closeStore?.().catch(() => undefined);
     await emulator?.close();
     throw error;
   }

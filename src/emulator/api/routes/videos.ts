@@ -74,6 +74,19 @@ export function checkMetadataSet(ctx: Ctx, vm: VideoManagerRecord): void {
   }
 }
 
+/**
+ * Checks `metadata_set_key` when given (PHP-CLIENT's `setMetadataSetKey`): `404` for a key that is
+ * not a metadata set of the VideoManager. The emulator keeps one set of texts per video.
+ */
+function checkMetadataSetKey(ctx: Ctx, vm: VideoManagerRecord): void {
+  const key = ctx.query.string('metadata_set_key');
+  if (key !== undefined && !vm.metadataSets.some((set) => set.keyName === key)) {
+    throw notFound(
+      `Metadata set "${clip(key)}" does not exist in VideoManager ${vm.id}; GET …/metadata-sets lists them.`,
+    );
+  }
+}
+
 function sortVideos(videos: VideoRecord[], property: string, direction: 'asc' | 'desc'): VideoRecord[] {
   const key = ORDER_PROPERTIES[property]!;
   const sign = direction === 'asc' ? 1 : -1;
@@ -140,6 +153,8 @@ function listVideos(ctx: Ctx): Response {
   const exact = q.boolean('exact_string', false);
   const includes = readIncludes(q);
   q.string('locale'); // accepted; falls back to the default metadata set, the only one with texts here
+  const videoIds = q.strings('video_id');
+  checkMetadataSetKey(ctx, vm);
   if (
     searchInField !== undefined &&
     !['title', 'description', 'keywords'].includes(searchInField) &&
@@ -161,6 +176,7 @@ function listVideos(ctx: Ctx): Response {
   const found = [...vm.videos.values()].filter(
     (video) =>
       video.trashedDate === null &&
+      (videoIds.length === 0 || videoIds.includes(video.id)) &&
       (channels === null || video.channelIds.some((id) => channels.has(id))) &&
       (publicationState === 'all' || video.published === (publicationState === 'published')) &&
       (audioOnly === undefined || video.audioOnly === audioOnly) &&
@@ -193,6 +209,9 @@ function getVideo(ctx: Ctx): Response {
   const includes = readIncludes(ctx.query);
   const ignorePublicationState = ctx.query.boolean('ignore_publication_state', false);
   checkMetadataSet(ctx, vm);
+  // Which related videos the player shows; the answer does not list them, so only the channel is checked.
+  const related = ctx.query.integer('related_videos_channel_id', { min: 0 });
+  if (related !== undefined) requireChannel(vm, related, 'related_videos_channel_id');
   if (!video.published && !ignorePublicationState) {
     throw notFound(
       `Video ${video.id} is not published. Add ignore_publication_state=true to read unpublished videos.`,
@@ -226,7 +245,12 @@ async function createVideo(ctx: Ctx): Promise<Response> {
   const description = body.string('description') ?? '';
   const keywords = body.strings('keywords') ?? [];
   const channelId = body.integer('channel', { min: 0 });
-  const group = body.integer('group', { min: 0 });
+  // PHP-CLIENT sends the owner group as a string; a number is taken too.
+  const rawGroup = body.raw('group');
+  const group =
+    typeof rawGroup === 'string' && /^\d{1,15}$/.test(rawGroup)
+      ? Number(rawGroup)
+      : body.integer('group', { min: 0 });
   const autoPublish = body.boolean('autoPublish') ?? false;
   if (channelId !== undefined && !vm.channels.has(channelId)) throw notFound('entity not found');
   const data = ctx.state.data;
@@ -469,7 +493,8 @@ const EMBED_TYPES = [
 
 /**
  * `GET …/videos/{videoId}/embed-codes?player_definition_id=…&embedType=…` → `{embedCode}`.
- * OAS-MD names the parameter `embedType`; PHP-CLIENT sends `embed_type=html`. Both are taken.
+ * OAS-MD names the parameter `embedType`; PHP-CLIENT sends `embed_type=html`. Either or both are
+ * taken (a client that cannot tell which one the API reads sends both); both must then agree.
  */
 function embedCodes(ctx: Ctx): Response {
   const vm = requireVm(ctx);
@@ -481,8 +506,16 @@ function embedCodes(ctx: Ctx): Response {
   }
   const player = vm.players.find((candidate) => candidate.id === playerId);
   if (!player) throw notFound(`Player ${clip(playerId)} does not exist in VideoManager ${vm.id}.`);
-  const rawType = q.string('embedType') ?? q.string('embed_type') ?? 'iframe';
-  const normalized = rawType.toLowerCase() === 'html' ? 'html_code' : rawType.toLowerCase();
+  const camel = q.string('embedType');
+  const snake = q.string('embed_type');
+  const canonical = (value: string) => (value.toLowerCase() === 'html' ? 'html_code' : value.toLowerCase());
+  if (camel !== undefined && snake !== undefined && canonical(camel) !== canonical(snake)) {
+    throw badRequest(
+      `embedType ("${clip(camel)}") and embed_type ("${clip(snake)}") disagree; send one type.`,
+    );
+  }
+  const rawType = camel ?? snake ?? 'iframe';
+  const normalized = canonical(rawType);
   const embedType = EMBED_TYPES.find((type) => type === normalized);
   if (!embedType)
     throw badRequest(`embedType must be one of ${EMBED_TYPES.join(', ')} (got "${clip(rawType)}").`);
