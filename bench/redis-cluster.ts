@@ -13,8 +13,6 @@
  *
  *   npx tsx bench/redis-cluster.ts   (CLUSTER_BENCH_SESSIONS=100000, BURST_SESSIONS=20, BURST_REQUESTS=50)
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Cluster, Redis } from 'ioredis';
 import { createClient, createCluster } from 'redis';
@@ -25,52 +23,12 @@ import { startApp, TEST_SECRET, type TestApp } from '../test/support/apps.js';
 import { signIn, TestBrowser } from '../test/support/browser.js';
 import { clusterUnavailable, type RunningCluster, startRedisCluster } from '../test/support/redis-cluster.js';
 import { envNumber, percentile, sleep } from './lib/harness.js';
+import { startPrivateRedis, usedMemory } from './lib/stores.js';
 
 const SESSIONS = envNumber('CLUSTER_BENCH_SESSIONS', 100_000);
 const BURST_SESSIONS = envNumber('BURST_SESSIONS', 20);
 const BURST_REQUESTS = envNumber('BURST_REQUESTS', 50);
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-async function startSingle(): Promise<{ port: number; process: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    {
-      stdio: 'ignore',
-    },
-  );
-  process.once('exit', () => child.kill('SIGKILL'));
-  for (let i = 0; i < 100; i++) {
-    const probe = new Redis({ port, lazyConnect: true, retryStrategy: () => null });
-    probe.on('error', () => {});
-    const ok = await probe
-      .connect()
-      .then(() => probe.ping())
-      .catch(() => null);
-    probe.disconnect();
-    if (ok === 'PONG') return { port, process: child };
-    await sleep(50);
-  }
-  throw new Error('redis-server did not start');
-}
-
-const usedMemory = async (admins: Redis[]): Promise<number> => {
-  let sum = 0;
-  for (const admin of admins) {
-    const info = String(await admin.info('memory'));
-    sum += Number(/used_memory:(\d+)/.exec(info)?.[1]);
-  }
-  return sum;
-};
 
 /** Writes SESSIONS sessions through the store; returns bytes per session on `admins` (the primaries). */
 async function memoryPerSession(client: RedisClientLike, admins: Redis[], prefix: string): Promise<number> {
@@ -175,7 +133,12 @@ async function main(): Promise<void> {
     console.log(`skipped: ${missing}`);
     return;
   }
-  const single = await startSingle();
+  const started = await startPrivateRedis();
+  if ('skip' in started) {
+    console.log(started.skip);
+    return;
+  }
+  const single = started;
   let cluster: RunningCluster | undefined;
   const closers: Array<() => unknown> = [];
   try {
@@ -242,7 +205,7 @@ async function main(): Promise<void> {
   } finally {
     for (const close of closers) await close();
     await cluster?.close();
-    single.process.kill('SIGKILL');
+    await single.stop();
   }
 }
 

@@ -45,7 +45,8 @@ class Loopback implements InvalidationTransport {
   async publish(channel: number, message: string) {
     if (this.failPublish) throw new Error('connection refused');
     this.published.push(message);
-    if (!this.muted.has(channel)) queueMicrotask(() => this.sink.receive(this.channels.names[channel]!, message));
+    if (!this.muted.has(channel))
+      queueMicrotask(() => this.sink.receive(this.channels.names[channel]!, message));
   }
 
   deliver(channel: number, message: string) {
@@ -88,6 +89,22 @@ function openCache(
 /** Reads `key` through the cache, the store answering `record`. */
 const readFromStore = (cache: CoherentCache, key: string, record: SessionRecord | null) =>
   readThrough(cache, key, false, async () => (record === null ? null : { record, ttlMs: 60_000 }));
+
+/**
+ * A read of `key` whose answer, `record`, is on its way: the store has answered, the reply has
+ * not arrived yet. `answer()` lets it arrive.
+ */
+function readInFlight(cache: CoherentCache, key: string, record: SessionRecord) {
+  let answer!: () => void;
+  const answered = new Promise<void>((resolve) => {
+    answer = resolve;
+  });
+  const reading = readThrough(cache, key, false, async () => {
+    await answered;
+    return { record, ttlMs: 60_000 };
+  });
+  return { reading, answer };
+}
 
 describe('CoherentCache', () => {
   beforeEach(() => {
@@ -212,14 +229,7 @@ describe('CoherentCache', () => {
   it('does not cache a read during which its key was deleted', async () => {
     const { cache, transport } = openCache();
     await settle();
-    let answer!: () => void;
-    const answered = new Promise<void>((resolve) => {
-      answer = resolve;
-    });
-    const reading = readThrough(cache, 'k', false, async () => {
-      await answered; // the store has answered with the old record; the reply is on its way
-      return { record: makeRecord(Date.now(), { version: 1 }), ttlMs: 60_000 };
-    });
+    const { reading, answer } = readInFlight(cache, 'k', makeRecord(Date.now(), { version: 1 }));
     transport.deliver(0, deletedMessage('k'));
     answer();
     expect((await reading)?.version).toBe(1); // the caller gets what the store said…
@@ -230,14 +240,7 @@ describe('CoherentCache', () => {
   it('does not cache a read during which a newer version was written', async () => {
     const { cache, transport } = openCache();
     await settle();
-    let answer!: () => void;
-    const answered = new Promise<void>((resolve) => {
-      answer = resolve;
-    });
-    const reading = readThrough(cache, 'k', false, async () => {
-      await answered;
-      return { record: makeRecord(Date.now(), { version: 1 }), ttlMs: 60_000 };
-    });
+    const { reading, answer } = readInFlight(cache, 'k', makeRecord(Date.now(), { version: 1 }));
     transport.deliver(0, writtenMessage(2, 'k'));
     answer();
     await reading;
@@ -248,14 +251,7 @@ describe('CoherentCache', () => {
   it('does not cache a read during which the channel went down and came back (messages may be lost)', async () => {
     const { cache, transport } = openCache();
     await settle();
-    let answer!: () => void;
-    const answered = new Promise<void>((resolve) => {
-      answer = resolve;
-    });
-    const reading = readThrough(cache, 'k', false, async () => {
-      await answered;
-      return { record: makeRecord(Date.now()), ttlMs: 60_000 };
-    });
+    const { reading, answer } = readInFlight(cache, 'k', makeRecord(Date.now()));
     transport.sink.lost('reconnecting');
     transport.sink.probe(); // reconnected: the transport asks for proof at once
     await settle();

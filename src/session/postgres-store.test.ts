@@ -441,6 +441,47 @@ describe.skipIf(!url)('postgres store (needs a real PostgreSQL: set DATABASE_URL
       expect(await eventually(() => a.localCacheActive, 5000)).toBe(true);
     });
 
+    it('does not cache a read that was in flight while another instance wrote a newer version', async () => {
+      const prefix = nextPrefix();
+      const pool = openPool();
+      const heard: unknown[] = [];
+      let hold: Promise<void> | null = null;
+      let held = false;
+      // The answer to A's read is held back (the network is slow) while B writes; A's listening
+      // connection is watched, so that the test knows when the NOTIFY has reached A.
+      const slowPool: PgPoolLike = {
+        query: async (config) => {
+          const result = await pool.query(config as pg.QueryConfig);
+          if (hold !== null && config.text.startsWith('SELECT version, sid, sub, data')) {
+            held = true;
+            await hold;
+          }
+          return result;
+        },
+        connect: async () => {
+          const client = await pool.connect();
+          client.on('notification', (message) => heard.push(message.payload));
+          return client;
+        },
+      };
+      const a = openStore(prefix, { pool: slowPool });
+      const b = openStore(prefix);
+      expect(await eventually(() => a.localCacheActive && b.localCacheActive)).toBe(true);
+      await b.create('k', makeRecord(Date.now(), { version: 1 }), 60_000);
+      let release!: () => void;
+      hold = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const reading = a.get('k');
+      expect(await eventually(() => held, 2000)).toBe(true); // the database has answered version 1
+      await b.update('k', makeRecord(Date.now(), { version: 2 }), 1, 60_000);
+      expect(await eventually(() => heard.includes('w:2:k'), 2000)).toBe(true);
+      hold = null;
+      release();
+      expect((await reading)?.version).toBe(1); // what the database said when asked…
+      expect((await a.get('k'))?.version).toBe(2); // …but not kept: the next read asks again
+    });
+
     it('close() gives the listening connection back and stops its timers', async () => {
       const pool = openPool();
       const store = openStore(nextPrefix(), { pool });

@@ -17,7 +17,15 @@ import {
   writtenMessage,
 } from './coherent-cache.js';
 import { describeError, storeUnavailable } from './record.js';
-import { discardUnreadable, recordSealer, sharedStoreSettings, takeLease, ttlText } from './store-kit.js';
+import {
+  discardUnreadable,
+  type RecordWriteParts,
+  recordSealer,
+  recordWrites,
+  sharedStoreSettings,
+  takeLease,
+  ttlText,
+} from './store-kit.js';
 import type { SessionRecord, SessionStore, StoreLock } from './types.js';
 
 // ---- the pool, structurally ----------------------------------------------------------------------
@@ -504,15 +512,8 @@ export function postgresStore(options: PostgresStoreOptions): PostgresSessionSto
   RETURNING 1
 ) SELECT pg_notify($8, $9) FROM w`;
 
-  /** Writes a sealed record (seal it first, outside `op`: a missing secret is a config error, not an outage). */
-  const write = async (
-    key: string,
-    record: SessionRecord,
-    sealed: string,
-    ttlMs: number,
-    expectedVersion?: number,
-  ): Promise<boolean> => {
-    cache?.invalidate(key);
+  /** Writes a sealed record, and its NOTIFY in the same statement. */
+  const write: RecordWriteParts['write'] = async (key, record, sealed, ttlMs, expectedVersion) => {
     const values: unknown[] = [
       prefix,
       key,
@@ -526,7 +527,6 @@ export function postgresStore(options: PostgresStoreOptions): PostgresSessionSto
     ];
     if (expectedVersion !== undefined) values.push(expectedVersion);
     const result = await query(expectedVersion === undefined ? WRITE_UPSERT : WRITE_CAS, values);
-    cache?.invalidate(key);
     return result.rowCount === 1;
   };
 
@@ -651,19 +651,7 @@ FROM ${t} WHERE prefix = $1 AND kind = 's' AND key = $2 AND expires_at > now()`,
           await discardUnreadable(log, 'PostgreSQL', key, () => removeUnreadable(key, row));
         return { record, ttlMs: Number(row.ttl_ms) };
       }),
-    async create(key, record, ttlMs) {
-      const sealed = await seal(key, record, ttlMs);
-      await op('write', () => write(key, record, sealed, ttlMs));
-    },
-    async update(key, record, expectedVersion, ttlMs) {
-      const sealed = await seal(key, record, ttlMs);
-      return op('write', () => write(key, record, sealed, ttlMs, expectedVersion));
-    },
-    async delete(key) {
-      cache?.invalidate(key);
-      await op('delete', () => remove(key));
-      cache?.invalidate(key);
-    },
+    ...recordWrites({ cache, seal, op, write, remove }),
     keysBySid: (sid) => op('index read', () => indexRead('sid', sid)),
     keysBySub: (sub) => op('index read', () => indexRead('sub', sub)),
     async lock(key, ttlMs): Promise<StoreLock | null> {

@@ -353,6 +353,51 @@ describe.skipIf(!url)('redis store (needs a real Redis: set REDIS_URL)', () => {
     expect(jar.untouched).toBe(true);
   });
 
+  it('does not cache a read that was in flight while another instance wrote a newer version', async () => {
+    const prefix = nextPrefix();
+    const real = await clientKinds.ioredis();
+    const recordKey = redisKeyLayout(prefix).record('k');
+    const heard: string[] = [];
+    let hold: Promise<void> | null = null;
+    let held = false;
+    // The reply of A's read is held back (the network is slow) while B writes; A's listener is
+    // watched, so that the test knows when the invalidation has reached A.
+    const client = {
+      call: async (command: string, ...args: string[]): Promise<unknown> => {
+        const reply = await real.call(command, ...args);
+        const isRead =
+          (command === 'EVALSHA' || command === 'EVAL') && args.length === 3 && args[2] === recordKey;
+        if (isRead && hold !== null) {
+          held = true;
+          await hold;
+        }
+        return reply;
+      },
+      duplicate: () => {
+        const listener = real.duplicate();
+        listener.on('message', (_channel: string, message: string) => heard.push(message));
+        return listener;
+      },
+    };
+    const a = redisStore({ client, prefix, heartbeatMs: 200, secrets: [SECRET] });
+    cleanups.push(() => a.close?.());
+    const b = await openStore('ioredis', prefix);
+    expect(await eventually(() => a.localCacheActive && b.localCacheActive)).toBe(true);
+    await b.create('k', makeRecord(Date.now(), { version: 1 }), 60_000);
+    let release!: () => void;
+    hold = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const reading = a.get('k');
+    expect(await eventually(() => held, 2000)).toBe(true); // Redis has answered version 1
+    await b.update('k', makeRecord(Date.now(), { version: 2 }), 1, 60_000);
+    expect(await eventually(() => heard.includes('w:2:k'), 2000)).toBe(true);
+    hold = null;
+    release();
+    expect((await reading)?.version).toBe(1); // what Redis said when asked…
+    expect((await a.get('k'))?.version).toBe(2); // …but not kept: the next read asks again
+  });
+
   it('leaves no lock behind when a lock request timed out but Redis runs it later (a frozen Redis)', async () => {
     const prefix = nextPrefix();
     const real = await clientKinds.ioredis();

@@ -18,7 +18,9 @@ import { describeError, keyTag, storeUnavailable } from './record.js';
 import {
   discardUnreadable,
   ownerToken,
+  type RecordWriteParts,
   recordSealer,
+  recordWrites,
   sharedStoreSettings,
   takeLease,
   ttlText,
@@ -816,19 +818,11 @@ export function redisStore(options: RedisStoreOptions): RedisSessionStore {
   };
 
   /**
-   * Writes a sealed record (seal it first, outside `op`: a missing secret is a config error, not
-   * an outage): its index entries first (each index is a key of its own, maybe on another node),
-   * then the record and its invalidation in one script.
+   * Writes a sealed record: its index entries first (each index is a key of its own, maybe on
+   * another node), then the record and its invalidation in one script.
    */
-  const write = async (
-    key: string,
-    record: SessionRecord,
-    sealed: string,
-    ttlMs: number,
-    expectedVersion?: number,
-  ) => {
+  const write: RecordWriteParts['write'] = async (key, record, sealed, ttlMs, expectedVersion) => {
     const pubsub = await resolvePubSub();
-    cache?.invalidate(key);
     const ttl = ttlText(ttlMs);
     await Promise.all(
       indexKeys(record.sid, record.user.sub).map((index) =>
@@ -839,7 +833,6 @@ export function redisStore(options: RedisStoreOptions): RedisSessionStore {
     const args = [sealed, ttl, pubsub.publish, channel, writtenMessage(record.version, key)];
     if (expectedVersion !== undefined) args.push(String(expectedVersion));
     const written = await runScript(WRITE, [keys.record(key)], args);
-    cache?.invalidate(key);
     return Number(written) === 1;
   };
 
@@ -857,19 +850,7 @@ export function redisStore(options: RedisStoreOptions): RedisSessionStore {
         if (record === null) await discardUnreadable(log, 'Redis', key, () => remove(key));
         return { record, ttlMs: Number(reply[1]) };
       }),
-    async create(key, record, ttlMs) {
-      const sealed = await seal(key, record, ttlMs);
-      await op('write', () => write(key, record, sealed, ttlMs));
-    },
-    async update(key, record, expectedVersion, ttlMs) {
-      const sealed = await seal(key, record, ttlMs);
-      return op('write', () => write(key, record, sealed, ttlMs, expectedVersion));
-    },
-    async delete(key) {
-      cache?.invalidate(key);
-      await op('delete', () => remove(key));
-      cache?.invalidate(key);
-    },
+    ...recordWrites({ cache, seal, op, write, remove }),
     keysBySid: (sid) => op('index read', () => members('sid', sid)),
     keysBySub: (sub) => op('index read', () => members('sub', sub)),
     async lock(key, ttlMs): Promise<StoreLock | null> {

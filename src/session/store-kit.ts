@@ -9,7 +9,7 @@ import { configError, VmproError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { describeError, keyTag, parseSessionRecord } from './record.js';
 import { assertSecrets, sealJson, unsealJson } from './seal.js';
-import type { SessionRecord } from './types.js';
+import type { SessionRecord, SessionStore } from './types.js';
 
 /**
  * The options both shared stores take, as given by the app (see `RedisStoreOptions`).
@@ -212,3 +212,62 @@ export async function takeLease(
  * ```
  */
 export const ttlText = (ttlMs: number): string => String(Math.max(1, Math.ceil(ttlMs)));
+
+/**
+ * What {@link recordWrites} builds a store's writes from.
+ *
+ * @example
+ * ```ts
+ * const parts: RecordWriteParts = { cache, seal, op, write, remove }
+ * ```
+ */
+export interface RecordWriteParts {
+  /** The local cache, `null` when off. */
+  cache: { invalidate(key: string): void } | null;
+  /** The record as kept at rest (sealed). */
+  seal(key: string, record: SessionRecord, ttlMs: number): Promise<string>;
+  /** Runs one store operation; a failure becomes `VMPRO_STORE_UNAVAILABLE`. */
+  op<T>(what: string, run: () => Promise<T>): Promise<T>;
+  /** Writes (compare-and-set on the version when `expectedVersion` is given) and sends the invalidation; false when the CAS failed. */
+  write(
+    key: string,
+    record: SessionRecord,
+    sealed: string,
+    ttlMs: number,
+    expectedVersion?: number,
+  ): Promise<boolean>;
+  /** Deletes and sends the invalidation. */
+  remove(key: string): Promise<unknown>;
+}
+
+/**
+ * `create`, `update` and `delete` of a shared store: the record is sealed first, outside `op` (a
+ * missing secret is a config error, not an outage), and the local copy is dropped before the
+ * change (no read here serves the old record meanwhile) and again after it (a read that raced
+ * the change is not kept).
+ *
+ * @example
+ * ```ts
+ * return { ...recordWrites({ cache, seal, op, write, remove }), get, lock }
+ * ```
+ */
+export function recordWrites(parts: RecordWriteParts): Pick<SessionStore, 'create' | 'update' | 'delete'> {
+  const { cache, seal, op, write, remove } = parts;
+  const bracketed = async <T>(key: string, change: () => Promise<T>): Promise<T> => {
+    cache?.invalidate(key);
+    const result = await change();
+    cache?.invalidate(key);
+    return result;
+  };
+  return {
+    async create(key, record, ttlMs) {
+      const sealed = await seal(key, record, ttlMs);
+      await op('write', () => bracketed(key, () => write(key, record, sealed, ttlMs)));
+    },
+    async update(key, record, expectedVersion, ttlMs) {
+      const sealed = await seal(key, record, ttlMs);
+      return op('write', () => bracketed(key, () => write(key, record, sealed, ttlMs, expectedVersion)));
+    },
+    delete: (key) => op('delete', () => bracketed(key, () => remove(key))).then(() => undefined),
+  };
+}

@@ -2,13 +2,10 @@
  * One real browser (Debian's Chromium, driven by playwright-core) signs in to the demo app
  * through the emulator's login page, sees the user and the VideoManagers, and signs out.
  */
-import { existsSync } from 'node:fs';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningDemo, startDemo } from '../../packages/cli/src/demo/server.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
+import { CHROMIUM, hasChromium, launchChromium } from '../frameworks/harness.js';
 
 describe.skipIf(!hasChromium)(`signing in with a real browser (needs Chromium at ${CHROMIUM})`, () => {
   let demo: RunningDemo;
@@ -16,19 +13,7 @@ describe.skipIf(!hasChromium)(`signing in with a real browser (needs Chromium at
 
   beforeAll(async () => {
     demo = await startDemo({ env: { PORT: '0' } });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {

@@ -6,6 +6,11 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ISSUER_LINK_REL } from 'vmpro-connect';
 import { type RunningEmulator, startEmulator } from 'vmpro-connect/emulator';
+import {
+  clusterUnavailable,
+  type RunningCluster,
+  startRedisCluster,
+} from '../../../../test/support/redis-cluster.js';
 import { type DoctorOptions, doctor } from './commands/doctor.js';
 import type { CliContext } from './context.js';
 import { credentialsPath, writeCredentials } from './credentials.js';
@@ -141,6 +146,40 @@ describe('vmpro doctor', () => {
     expect(redis.line).toMatch(/^✘ Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+ does not answer/);
     expect(redis.line).not.toContain(':pw@');
     expect(redis.fix).toContain('Start Redis');
+    expect(code).toBe(1);
+  });
+
+  it('fails when the PostgreSQL store does not answer, without repeating its password', async () => {
+    const port = await freePort();
+    const { code, line } = await runDoctor({
+      VMPRO_SESSION_STORE: `postgres://app:pw-secret@127.0.0.1:${port}/app`,
+    });
+    const postgres = line('PostgreSQL at');
+    expect(postgres.line).toMatch(/^✘ PostgreSQL at 127\.0\.0\.1:\d+\/app does not answer/);
+    expect(postgres.line).not.toContain('pw-secret');
+    expect(postgres.fix).toContain('Start PostgreSQL');
+    expect(code).toBe(1);
+  });
+
+  it('fails when no seed node of the Redis Cluster store answers', async () => {
+    const [a, b] = [await freePort(), await freePort()];
+    const { code, line } = await runDoctor({
+      VMPRO_SESSION_STORE: `redis-cluster://127.0.0.1:${a},127.0.0.1:${b}`,
+    });
+    const cluster = line('Redis Cluster');
+    expect(cluster.line).toMatch(
+      new RegExp(
+        `^✘ Redis Cluster \\(seed nodes 127\\.0\\.0\\.1:${a}, 127\\.0\\.0\\.1:${b}\\) does not answer`,
+      ),
+    );
+    expect(cluster.fix).toContain('redis-cluster://host:port');
+    expect(code).toBe(1);
+  });
+
+  it('fails on a Redis Cluster value without host:port, listing every accepted form', async () => {
+    const { code, line } = await runDoctor({ VMPRO_SESSION_STORE: 'redis-cluster://10.0.0.1' });
+    expect(line('VMPRO_SESSION_STORE').line).toMatch(/^✘ .*not host:port/);
+    expect(line('VMPRO_SESSION_STORE').fix).toMatch(/memory, cookie, .*redis-cluster:\/\/.*postgres:\/\//);
     expect(code).toBe(1);
   });
 
@@ -464,6 +503,36 @@ describe('vmpro doctor: WebFinger and the OpenID configuration, as vmpro-connect
     expect(code).toBe(1);
   });
 });
+
+describe.skipIf(!process.env.DATABASE_URL)('vmpro doctor with PostgreSQL (needs DATABASE_URL)', () => {
+  it('passes when the PostgreSQL store answers SELECT 1', async () => {
+    const { line } = await runDoctor({ VMPRO_SESSION_STORE: process.env.DATABASE_URL! });
+    expect(line('PostgreSQL at').line).toMatch(/^✔ PostgreSQL at .* answers SELECT 1/);
+  });
+});
+
+const noCluster = clusterUnavailable();
+describe.skipIf(noCluster !== undefined)(
+  `vmpro doctor with a Redis Cluster${noCluster ? ` (skipped: ${noCluster})` : ''}`,
+  () => {
+    let cluster: RunningCluster;
+    beforeAll(async () => {
+      cluster = await startRedisCluster();
+    }, 30_000);
+    afterAll(async () => {
+      await cluster?.close();
+    });
+
+    it('passes when a seed node answers with cluster_state:ok, even if another seed is down', async () => {
+      const down = await freePort();
+      const [first] = cluster.startupNodes;
+      const { line } = await runDoctor({
+        VMPRO_SESSION_STORE: `redis-cluster://127.0.0.1:${down},127.0.0.1:${first!.port}`,
+      });
+      expect(line('Redis Cluster').line).toMatch(/^✔ Redis Cluster .* answers, cluster_state:ok/);
+    });
+  },
+);
 
 describe.skipIf(!process.env.REDIS_URL)('vmpro doctor with Redis (needs REDIS_URL)', () => {
   it('passes when the Redis store answers PING', async () => {

@@ -21,7 +21,13 @@ import {
   type WebfingerResult,
   webfingerRequest,
 } from 'vmpro-connect';
-import { parseSecrets } from '../../demo/env.js';
+import {
+  describeStore,
+  parseSecrets,
+  parseSessionStore,
+  SESSION_STORE_FORMS,
+  type StoreChoice,
+} from '../../demo/env.js';
 import { isLoopbackHost } from '../../url.js';
 import { type CliContext, clock, say } from '../context.js';
 import { credentialsPath, fileMode, readCredentials } from '../credentials.js';
@@ -148,6 +154,56 @@ async function pingRedis(url: string, timeoutMs: number): Promise<void> {
   } finally {
     client.disconnect();
   }
+}
+
+/** Connects to PostgreSQL at `url` and runs `SELECT 1`, within `timeoutMs`. */
+async function pingPostgres(url: string, timeoutMs: number): Promise<void> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({
+    connectionString: url,
+    connectionTimeoutMillis: timeoutMs,
+    query_timeout: timeoutMs,
+  });
+  client.on('error', () => {}); // reported through the promise below
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Asks the cluster's seed nodes for `CLUSTER INFO` and requires `cluster_state:ok`, within `timeoutMs`. */
+async function pingRedisCluster(store: Extract<StoreChoice, { kind: 'redis-cluster' }>, timeoutMs: number) {
+  const { Redis } = await import('ioredis');
+  const failures: string[] = [];
+  for (const node of store.nodes) {
+    const client = new Redis({
+      host: node.host,
+      port: node.port,
+      ...(store.username === undefined ? {} : { username: store.username }),
+      ...(store.password === undefined ? {} : { password: store.password }),
+      lazyConnect: true,
+      connectTimeout: timeoutMs,
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+      retryStrategy: () => null,
+    });
+    client.on('error', () => {}); // reported below
+    try {
+      await client.connect();
+      const info = String(await client.call('CLUSTER', 'INFO'));
+      if (info.includes('cluster_state:ok')) return;
+      failures.push(
+        `${node.host}:${node.port} reports ${/cluster_state:\w+/.exec(info)?.[0] ?? 'no cluster state'}`,
+      );
+    } catch (error) {
+      failures.push(`${node.host}:${node.port}: ${(error as Error).message}`);
+    } finally {
+      client.disconnect();
+    }
+  }
+  throw new Error(failures.join('; '));
 }
 
 /** How far a server's clock is from this machine's, from one answer's `Date` header. */
@@ -467,12 +523,42 @@ export async function runChecks(options: DoctorOptions, ctx: CliContext): Promis
       );
     }
   } else {
-    results.push(
-      fail(
-        `VMPRO_SESSION_STORE "${store}" is not understood`,
-        'Use memory, cookie, or a redis:// URL such as redis://127.0.0.1:6379.',
-      ),
-    );
+    let choice: StoreChoice | undefined;
+    try {
+      choice = parseSessionStore(store);
+    } catch (error) {
+      results.push(
+        fail(
+          `VMPRO_SESSION_STORE "${redactUrl(store)}" is not understood: ${(error as Error).message}`,
+          `Use ${SESSION_STORE_FORMS}; e.g. redis://127.0.0.1:6379.`,
+        ),
+      );
+    }
+    if (choice?.kind === 'postgres') {
+      try {
+        await pingPostgres(choice.url, timeoutMs);
+        results.push(ok(`${describeStore(choice)} answers SELECT 1`));
+      } catch (error) {
+        results.push(
+          fail(
+            `${describeStore(choice)} does not answer: ${(error as Error).message}`,
+            'Start PostgreSQL, or correct VMPRO_SESSION_STORE (postgres://user:password@host:5432/database).',
+          ),
+        );
+      }
+    } else if (choice?.kind === 'redis-cluster') {
+      try {
+        await pingRedisCluster(choice, timeoutMs);
+        results.push(ok(`${describeStore(choice)} answers, cluster_state:ok`));
+      } catch (error) {
+        results.push(
+          fail(
+            `${describeStore(choice)} does not answer as a healthy cluster: ${(error as Error).message}`,
+            'Start the cluster, or correct VMPRO_SESSION_STORE (redis-cluster://host:port[,host:port…], the seed nodes).',
+          ),
+        );
+      }
+    }
   }
 
   // Credentials file
