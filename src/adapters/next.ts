@@ -31,6 +31,7 @@ import { isVmproError, VmproError } from '../errors.js';
 import { createVmproAuth, type VmproAuth, type VmproAuthOptions, type VmproContext } from '../http/index.js';
 import { type ErrorMapping, htmlError, jsonError, mapError, NO_STORE, wantsHtml } from '../http/responses.js';
 import { safeReturnTo } from '../http/return-to.js';
+import { errorsToStderr } from '../logger.js';
 import type { TokenSet } from '../oidc/types.js';
 import type { SessionRecord, SessionUser } from '../session/index.js';
 import { encodeDigest, REFRESH_DEFERRED_COOKIE, RETURN_TO_HEADER } from './next-shared.js';
@@ -259,7 +260,14 @@ function buildFailure(request: Request, error: unknown): Response {
         ...mapError(error),
         message: 'vmpro-connect could not be set up; the details are in the server log.',
       };
-  if (!isVmproError(error)) console.error(error);
+  // No logger exists yet (the options function is what failed), so the library's default one.
+  if (!isVmproError(error)) {
+    errorsToStderr.error('vmpro-connect: the Next.js adapter could not be set up', {
+      ...(error instanceof Error
+        ? { error: error.name, message: error.message, stack: error.stack }
+        : { error: typeof error }),
+    });
+  }
   return wantsHtml(request) ? htmlError(mapping, '/') : jsonError(mapping);
 }
 

@@ -8,7 +8,6 @@
  * printed.
  */
 import { randomBytes } from 'node:crypto';
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -22,6 +21,7 @@ import {
 } from '../../src/session/index.js';
 import { startApp, TEST_SECRET, type TestApp } from '../support/apps.js';
 import { signIn, TestBrowser } from '../support/browser.js';
+import { type PausableProxy, startPausableProxy } from '../support/pausable-proxy.js';
 
 const url = process.env.DATABASE_URL;
 const BURST = 50;
@@ -34,66 +34,6 @@ const PROBE_DEADLINE_MS = 2000;
 const SLACK_MS = 750;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-// ---- a TCP proxy that can cut an instance off PostgreSQL ---------------------------------------
-
-interface PausableProxy {
-  port: number;
-  /** Stops every byte in both directions (held, not lost): a partition, no connection closes. */
-  pause(): void;
-  /** Delivers what was held, in order, and lets traffic flow again. */
-  resume(): void;
-  /** Called with every chunk a client sends towards the database. */
-  onClientData: ((chunk: Buffer) => void) | undefined;
-  close(): Promise<void>;
-}
-
-async function startProxy(target: { host: string; port: number }): Promise<PausableProxy> {
-  const sockets = new Set<Socket>();
-  let paused = false;
-  let held: Array<() => void> = [];
-  const proxy: PausableProxy = {
-    port: 0,
-    onClientData: undefined,
-    pause: () => {
-      paused = true;
-    },
-    resume: () => {
-      paused = false;
-      for (const deliver of held.splice(0)) deliver();
-    },
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      held = [];
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-  const server: Server = createServer((client) => {
-    const upstream = connect(target.port, target.host);
-    sockets.add(client).add(upstream);
-    const relay = (from: Socket, to: Socket, towardsDatabase: boolean) =>
-      from.on('data', (chunk: Buffer) => {
-        if (towardsDatabase) proxy.onClientData?.(chunk);
-        if (paused) held.push(() => to.write(chunk));
-        else to.write(chunk);
-      });
-    relay(client, upstream, true);
-    relay(upstream, client, false);
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    for (const socket of [client, upstream]) {
-      socket.on('error', end);
-      socket.on('close', end);
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  proxy.port = (server.address() as { port: number }).port;
-  return proxy;
-}
 
 // ---- requests --------------------------------------------------------------------------------
 
@@ -184,7 +124,7 @@ describe.skipIf(!url)('two app instances on PostgreSQL (needs a real PostgreSQL:
 
   /** A database URL through a new pausable proxy. */
   async function viaProxy(): Promise<{ url: string; proxy: PausableProxy }> {
-    const proxy = await startProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    const proxy = await startPausableProxy({ host: target.hostname, port: Number(target.port || 5432) });
     proxies.push(proxy);
     const proxied = new URL(url!);
     proxied.host = `127.0.0.1:${proxy.port}`;

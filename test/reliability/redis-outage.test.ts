@@ -8,7 +8,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -17,6 +17,7 @@ import type { VmproAuthOptions } from '../../src/http/index.js';
 import { type RedisSessionStore, type RedisStoreOptions, redisStore } from '../../src/session/index.js';
 import { startApp, TEST_SECRET, type TestApp } from '../support/apps.js';
 import { signIn, TestBrowser } from '../support/browser.js';
+import { type PausableProxy, startPausableProxy } from '../support/pausable-proxy.js';
 
 // ---- the bounds, from the store's settings (src/session/redis-store.ts) ------------------------
 
@@ -139,66 +140,6 @@ async function startRedis(port: number): Promise<RedisServer> {
     thaw: () => process.kill(pid, 'SIGCONT'),
     kill,
   };
-}
-
-// ---- a TCP proxy that can cut one instance off Redis -------------------------------------------
-
-interface PausableProxy {
-  port: number;
-  /** Stops every byte in both directions (held, not lost): a partition, no connection closes. */
-  pause(): void;
-  /** Delivers what was held, in order, and lets traffic flow again. */
-  resume(): void;
-  /** Called with every chunk a client sends towards Redis. */
-  onClientData: ((chunk: Buffer) => void) | undefined;
-  close(): Promise<void>;
-}
-
-async function startProxy(targetPort: number): Promise<PausableProxy> {
-  const sockets = new Set<Socket>();
-  let paused = false;
-  let held: Array<() => void> = [];
-  const proxy: PausableProxy = {
-    port: 0,
-    onClientData: undefined,
-    pause: () => {
-      paused = true;
-    },
-    resume: () => {
-      paused = false;
-      for (const deliver of held.splice(0)) deliver();
-    },
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      held = [];
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-  const server: Server = createServer((client) => {
-    const upstream = connect(targetPort, '127.0.0.1');
-    sockets.add(client).add(upstream);
-    const relay = (from: Socket, to: Socket, towardsRedis: boolean) =>
-      from.on('data', (chunk: Buffer) => {
-        if (towardsRedis) proxy.onClientData?.(chunk);
-        if (paused) held.push(() => to.write(chunk));
-        else to.write(chunk);
-      });
-    relay(client, upstream, true);
-    relay(upstream, client, false);
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    for (const socket of [client, upstream]) {
-      socket.on('error', end);
-      socket.on('close', end);
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  proxy.port = (server.address() as { port: number }).port;
-  return proxy;
 }
 
 // ---- requests, measured -------------------------------------------------------------------------
@@ -489,7 +430,7 @@ describe('sessions while Redis is unreachable (own redis-server)', () => {
   it('one instance cut off Redis keeps a session another instance logged out for at most heartbeatMs + 2 s, then answers 503', async () => {
     // Default settings: this is the bound the README documents.
     const defaults = { heartbeatMs: DEFAULT_HEARTBEAT_MS, commandTimeoutMs: DEFAULT_COMMAND_TIMEOUT_MS };
-    proxy = await startProxy(redis!.port);
+    proxy = await startPausableProxy({ port: redis!.port });
     const a = await instance(redis!.port);
     const b = await instance(proxy.port);
     const [cookie] = (await sessionsOn(a, 1)) as [string];
