@@ -176,7 +176,20 @@ export async function prepareApp(name: string): Promise<PreparedApp> {
   return withLock(`app-${name}`, async () => {
     mkdirSync(dir, { recursive: true });
     // The sources, fresh each run (not `node_modules` or build output, which live only in the cache).
-    cpSync(source, dir, { recursive: true, filter: (path) => !/node_modules|\.next|dist$/.test(path) });
+    // An app whose package.json says `"vmproTestApp": { "sourcesFrom": "<other app>" }` runs the
+    // other app's sources on its own dependencies (Koa 2 with Koa 3's app).
+    const filter = (path: string) => !/node_modules|\.next|dist$/.test(path);
+    const { vmproTestApp } = JSON.parse(readFileSync(manifest, 'utf8')) as {
+      vmproTestApp?: { sourcesFrom?: string };
+    };
+    if (vmproTestApp?.sourcesFrom) {
+      const shared = join(root, 'test/frameworks/apps', vmproTestApp.sourcesFrom);
+      cpSync(shared, dir, {
+        recursive: true,
+        filter: (path) => filter(path) && path !== join(shared, 'package.json'),
+      });
+    }
+    cpSync(source, dir, { recursive: true, filter });
     cpSync(tarball, join(dir, 'vmpro-connect.tgz'));
     const marker = join(dir, 'node_modules', '.vmpro-installed');
     let installed = false;
